@@ -1,0 +1,25 @@
+# Two commands (README): `make gate` sets everything up and runs the oracle gate plus the report;
+# `make test` runs the whole test suite (set-up included). Both work on a fresh machine with Python 3.11.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PYTEST := $(PY) -m pytest --hypothesis-profile=ci
+
+.PHONY: gate test setup clean
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[test]"
+	touch $@
+
+setup: $(VENV)/.installed
+
+gate: setup
+	$(PYTEST) -m oracle -q
+	$(PY) -m reports
+
+test: setup
+	$(PYTEST) -q
+
+clean:
+	rm -rf build .hypothesis

@@ -1,0 +1,27 @@
+"""Oracles for the NumPy reference: PyTorch autograd, JAX and central differences, driven by Hypothesis.
+
+Heavy imports (torch, jax) happen on first use of an attribute, so that merely loading the pytest
+plugin costs nothing.
+"""
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "Arg": "spec", "Domain": "spec", "Float": "spec", "Index": "spec", "OneHot": "spec", "LayerSpec": "spec",
+    "Tol": "tolerances", "TOLERANCES": "tolerances", "tolerance_for": "tolerances",
+    "Case": "strategies", "cases": "strategies", "DTYPES": "strategies",
+    "Comparison": "compare", "compare": "compare",
+    "ORACLES": "backends", "JAX_STATS": "backends", "configure": "backends",
+    "CheckResult": "check", "OracleMismatch": "check", "OracleError": "check",
+    "evaluate_case": "check", "run_check": "check", "replay": "check",
+    "REGISTRY": "registry", "register": "registry",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module 'oracles' has no attribute {name!r}")

@@ -1,0 +1,204 @@
+"""The three oracles. Each answers one question: given the math, the inputs, the parameters and a
+cotangent, what are the output and the vector-Jacobian products for every differentiable input and
+parameter?
+
+- torch: autograd on the spec's torch function (float64 or float32, as drawn).
+- jax: `jax.vjp` on the spec's JAX function, jitted and cached per spec (JAX itself caches per shape
+  and dtype; the strategies draw shapes from a small set so compiles are reused).
+- numerical: central differences of the *reference layer's own forward*, in float64. It shares no code
+  with the frameworks, so it checks backward against forward even where a spec's math were wrong.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Callable
+
+import numpy as np
+
+from .spec import LayerSpec
+from .strategies import Case
+
+ORACLES = ("torch", "jax", "numerical")
+
+_configured = False
+
+
+def configure() -> None:
+    """Pin what the oracles need, once: float64 in JAX, full-precision float32 matmuls (no TF32) in both."""
+    global _configured
+    if _configured:
+        return
+    import jax
+    import torch
+
+    jax.config.update("jax_enable_x64", True)
+    jax.config.update("jax_default_matmul_precision", "highest")
+    torch.set_float32_matmul_precision("highest")
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    _configured = True
+
+
+@dataclass
+class Outcome:
+    output: np.ndarray | None
+    grads: dict[str, np.ndarray]
+    seconds: float
+
+
+@dataclass
+class JaxStats:
+    """How often the JAX oracle met a new (spec, shapes, dtypes) signature, i.e. had to compile."""
+
+    calls: int = 0
+    compiles: int = 0
+    compile_seconds: float = 0.0
+    signatures: set = field(default_factory=set)
+
+    @property
+    def hit_rate(self) -> float:
+        return 1.0 - self.compiles / self.calls if self.calls else 0.0
+
+
+JAX_STATS = JaxStats()
+_jax_cache: dict[int, tuple[LayerSpec, Callable]] = {}
+
+
+def _torch_fn(spec: LayerSpec) -> Callable:
+    if spec.torch_fn is not None:
+        return spec.torch_fn
+    import array_api_compat.torch as xp
+
+    return partial(spec.fn, xp)
+
+
+def _jax_fn(spec: LayerSpec) -> Callable:
+    if spec.jax_fn is not None:
+        return spec.jax_fn
+    import jax.numpy as jnp
+
+    return partial(spec.fn, jnp)
+
+
+def output_shape(spec: LayerSpec, case: Case) -> tuple[tuple[int, ...], str]:
+    """Shape and dtype of the true output, from a no-grad torch forward (cheap, no compile)."""
+    import torch
+
+    configure()
+    with torch.no_grad():
+        out = _torch_fn(spec)(
+            *[torch.from_numpy(np.array(case.inputs[a.name])) for a in spec.inputs],
+            **{k: torch.from_numpy(np.array(v)) for k, v in case.params.items()},
+            **spec.config,
+        )
+    return tuple(out.shape), str(out.dtype).replace("torch.", "")
+
+
+def run_torch(spec: LayerSpec, case: Case, ct: np.ndarray) -> Outcome:
+    import torch
+
+    configure()
+    t0 = time.perf_counter()
+    tensors = {}
+    for a in spec.inputs:
+        tensors[a.name] = torch.from_numpy(np.array(case.inputs[a.name])).requires_grad_(a.differentiable)
+    for k, v in case.params.items():
+        tensors[k] = torch.from_numpy(np.array(v)).requires_grad_(True)
+    out = _torch_fn(spec)(*[tensors[a.name] for a in spec.inputs], **{k: tensors[k] for k in spec.params}, **spec.config)
+    wrt = spec.diff_inputs + list(spec.params)
+    grads = torch.autograd.grad(
+        out, [tensors[n] for n in wrt], grad_outputs=torch.from_numpy(np.array(ct)), allow_unused=True
+    )
+    result = {
+        n: (g.detach().numpy() if g is not None else np.zeros_like(case.inputs.get(n, case.params.get(n))))
+        for n, g in zip(wrt, grads)
+    }
+    return Outcome(out.detach().numpy(), result, time.perf_counter() - t0)
+
+
+def _jax_vjp(spec: LayerSpec) -> Callable:
+    hit = _jax_cache.get(id(spec))
+    if hit is not None and hit[0] is spec:
+        return hit[1]
+    import jax
+
+    f = _jax_fn(spec)
+    names = [a.name for a in spec.inputs]
+    config = dict(spec.config)
+
+    def vjp(diff_vals: dict, other_vals: dict, params: dict, ct):
+        def g(diff_vals, params):
+            vals = {**other_vals, **diff_vals}
+            return f(*[vals[n] for n in names], **params, **config)
+
+        out, pullback = jax.vjp(g, diff_vals, params)
+        g_in, g_par = pullback(ct)
+        return out, g_in, g_par
+
+    fn = jax.jit(vjp)
+    _jax_cache[id(spec)] = (spec, fn)
+    return fn
+
+
+def run_jax(spec: LayerSpec, case: Case, ct: np.ndarray) -> Outcome:
+    import jax
+
+    configure()
+    fn = _jax_vjp(spec)
+    diff = {n: case.inputs[n] for n in spec.diff_inputs}
+    other = {a.name: case.inputs[a.name] for a in spec.inputs if not a.differentiable}
+    signature = (id(spec), tuple((k, np.shape(v), str(np.asarray(v).dtype)) for k, v in {**case.inputs, **case.params}.items()))
+    new = signature not in JAX_STATS.signatures
+    t0 = time.perf_counter()
+    out, g_in, g_par = jax.block_until_ready(fn(diff, other, dict(case.params), ct))
+    dt = time.perf_counter() - t0
+    JAX_STATS.calls += 1
+    if new:
+        JAX_STATS.signatures.add(signature)
+        JAX_STATS.compiles += 1
+        JAX_STATS.compile_seconds += dt
+    grads = {**{k: np.asarray(v) for k, v in g_in.items()}, **{k: np.asarray(v) for k, v in g_par.items()}}
+    return Outcome(np.asarray(out), grads, dt)
+
+
+def run_numerical(spec: LayerSpec, case: Case, ct: np.ndarray) -> Outcome:
+    """Central differences of sum(ct * layer.forward(...)), everything in float64, step 1e-6 * max(1, |v|)."""
+    t0 = time.perf_counter()
+    inputs = {
+        a.name: (np.array(case.inputs[a.name], dtype=np.float64) if a.kind != "index" else np.array(case.inputs[a.name]))
+        for a in spec.inputs
+    }
+    params = {k: np.array(v, dtype=np.float64) for k, v in case.params.items()}
+    ct64 = np.asarray(ct, dtype=np.float64)
+    order = [a.name for a in spec.inputs]
+
+    def loss() -> float:
+        layer = spec.make(dict(params), **spec.config)
+        out = layer.forward(*[inputs[n] for n in order])
+        return float(np.sum(np.asarray(out, dtype=np.float64) * ct64))
+
+    grads = {}
+    for name, arr in [*((n, inputs[n]) for n in spec.diff_inputs), *params.items()]:
+        g = np.zeros_like(arr)
+        flat, gflat = arr.reshape(-1), g.reshape(-1)  # views: writing flat[i] perturbs arr
+        for i in range(flat.size):
+            orig = flat[i]
+            h = 1e-6 * max(1.0, abs(orig))
+            hi, lo = orig + h, orig - h  # divide by the step actually taken, not the intended 2h
+            flat[i] = hi
+            up = loss()
+            flat[i] = lo
+            down = loss()
+            flat[i] = orig
+            gflat[i] = (up - down) / (hi - lo)
+        grads[name] = g
+    return Outcome(None, grads, time.perf_counter() - t0)
+
+
+RUNNERS: dict[str, Callable[[LayerSpec, Case, np.ndarray], Outcome]] = {
+    "torch": run_torch,
+    "jax": run_jax,
+    "numerical": run_numerical,
+}

@@ -1,0 +1,266 @@
+"""The one straight path: case -> reference -> oracles -> comparisons -> verdict (+ records)."""
+from __future__ import annotations
+
+import itertools
+import math
+import time
+import traceback
+from dataclasses import dataclass, field
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+
+from . import records
+from .backends import ORACLES, RUNNERS, output_shape
+from .compare import Comparison, compare
+from .spec import LayerSpec
+from .strategies import Case, cases, cotangent
+from .tolerances import tolerance_for
+
+
+class OracleMismatch(AssertionError):
+    """The reference disagreed with an oracle (or broke the layer protocol) on one example."""
+
+
+class OracleError(RuntimeError):
+    """An oracle itself could not run the spec's math: a problem with the spec, not the reference."""
+
+
+def _short_exc(e: BaseException) -> str:
+    tb = "".join(traceback.format_exception(type(e), e, e.__traceback__, limit=-3))
+    return f"{type(e).__name__}: {e}\n  layer traceback (innermost frames):\n    " + tb.strip().replace("\n", "\n    ")
+
+
+def _normalize_input_grads(spec: LayerSpec, g) -> tuple[dict[str, object], str]:
+    """Map backward's return value onto the differentiable inputs; say what is wrong if it does not fit."""
+    diff = spec.diff_inputs
+    names = [a.name for a in spec.inputs]
+    if not isinstance(g, (tuple, list)):
+        g = (g,)
+    g = tuple(g)
+    if len(g) == len(diff):
+        return dict(zip(diff, g)), ""
+    if len(g) == len(names):  # one per input, non-differentiable ones ignored
+        return {n: v for n, v in zip(names, g) if n in diff}, ""
+    return {}, (
+        f"backward returned {len(g)} gradient(s) but the layer has {len(diff)} differentiable input(s) {diff}"
+    )
+
+
+def evaluate_case(spec: LayerSpec, case: Case, oracles=ORACLES, example: int = 0) -> list[Comparison]:
+    """Run the reference and every oracle on one example; one Comparison per (oracle, stage).
+
+    Protocol breaches of the reference layer (raising, wrong shapes, missing gradients, NaN, mutating
+    its arguments) come back as failed Comparisons whose note says what happened, never as a crash.
+    """
+    shapes = {k: list(v) for k, v in case.shapes().items()}
+    try:
+        out_shape, _ = output_shape(spec, case)
+    except Exception as e:  # the spec's own math cannot run on these shapes
+        raise OracleError(f"{spec.name} [{case.dtype}] oracle torch failed on shapes {shapes}: {e}") from e
+    shapes["out"] = list(out_shape)
+    ct = cotangent(out_shape, case.dtype, case.seed)
+    stage_notes: dict[str, list[str]] = {s: [] for s in spec.stages()}
+    grad_stages = [s for s in spec.stages() if s != "forward"]
+
+    def note(stages, text):
+        for s in stages:
+            stage_notes[s].append(text)
+
+    # --- reference ---
+    inputs = {k: np.array(v, copy=True) for k, v in case.inputs.items()}
+    params = {k: np.array(v, copy=True) for k, v in case.params.items()}
+    out, in_grads, par_grads = None, {}, {}
+    layer = None
+    try:
+        layer = spec.make(params, **spec.config)
+    except Exception as e:
+        note(spec.stages(), f"make() raised {_short_exc(e)}")
+    if layer is not None:
+        try:
+            out = layer.forward(*[inputs[a.name] for a in spec.inputs])
+        except Exception as e:
+            note(spec.stages(), f"forward raised {_short_exc(e)}")
+        else:
+            changed = [k for k in inputs if not np.array_equal(inputs[k], case.inputs[k], equal_nan=True)]
+            if changed:
+                note(["forward"], f"forward mutated its input(s) {changed} in place")
+            dout = np.array(ct, copy=True)
+            try:
+                g = layer.backward(dout)
+            except Exception as e:
+                note(grad_stages, f"backward raised {_short_exc(e)}")
+            else:
+                if not np.array_equal(dout, ct):
+                    note(grad_stages, "backward mutated dout in place (the caller's upstream gradient changes under it)")
+                changed = [k for k in inputs if not np.array_equal(inputs[k], case.inputs[k], equal_nan=True)]
+                if changed:
+                    note(grad_stages, f"backward mutated the input(s) {changed} in place")
+                in_grads, problem = _normalize_input_grads(spec, g)
+                if problem:
+                    note([f"grad_{n}" for n in spec.diff_inputs], problem)
+                for p in spec.params:
+                    if not hasattr(layer, "d" + p) or getattr(layer, "d" + p) is None:
+                        note([f"grad_{p}"], f"layer has no gradient attribute d{p} after backward (parameter {p})")
+                    else:
+                        par_grads[p] = getattr(layer, "d" + p)
+
+    reference = {"forward": out, **{f"grad_{k}": v for k, v in in_grads.items()}, **{f"grad_{k}": v for k, v in par_grads.items()}}
+
+    # --- oracles and comparisons ---
+    comps: list[Comparison] = []
+    for oracle in oracles:
+        try:
+            outcome = RUNNERS[oracle](spec, case, ct)
+        except Exception as e:
+            if oracle == "numerical" and any(stage_notes.values()):
+                # the reference layer itself is broken; its notes already say how
+                outcome = None
+            else:
+                raise OracleError(f"{spec.name} [{case.dtype}] oracle {oracle} failed on shapes {shapes}: {e}") from e
+        for stage in spec.stages():
+            if stage == "forward" and oracle == "numerical":
+                continue  # the numerical oracle differentiates the reference's forward; it has no forward of its own
+            if outcome is None:
+                expected = None
+            elif stage == "forward":
+                expected = outcome.output
+            else:
+                expected = outcome.grads[stage[5:]]
+            tol = tolerance_for(case.dtype, oracle, stage, spec.tolerances)
+            meta = dict(layer=spec.name, dtype=case.dtype, stage=stage, oracle=oracle, shapes=shapes, example=example)
+            if expected is None:
+                c = Comparison(max_abs=math.inf, max_rel=math.inf, atol=tol.atol, rtol=tol.rtol, headroom=0.0, passed=False, **meta)
+            else:
+                c = compare(reference.get(stage), expected, tol, **meta)
+            if stage_notes[stage]:
+                c.passed = False
+                c.note = "; ".join(stage_notes[stage] + ([c.note] if c.note else []))
+            c.seconds = outcome.seconds if outcome is not None else 0.0
+            comps.append(c)
+    return comps
+
+
+@dataclass
+class CheckResult:
+    """Everything one randomized check of one layer in one dtype found.
+
+    `failures[(oracle, stage)]` holds the smallest failing example seen for that pair; a pair passes when
+    it was compared at least once and never failed.
+    """
+
+    layer: str
+    dtype: str
+    oracles: tuple[str, ...]
+    stages: list[str]
+    examples: int = 0
+    counts: dict = field(default_factory=dict)
+    comparisons: list[Comparison] = field(default_factory=list)
+    failures: dict = field(default_factory=dict)
+    error: BaseException | None = None
+    seconds: float = 0.0
+
+    def pairs(self):
+        return [(o, s) for o in self.oracles for s in self.stages if not (o == "numerical" and s == "forward")]
+
+    def add(self, case: Case, comps: list[Comparison]) -> None:
+        self.examples += 1
+        for c in comps:
+            key = (c.oracle, c.stage)
+            self.counts[key] = self.counts.get(key, 0) + 1
+            if c.passed:
+                self.comparisons.append(c)
+            else:
+                self.failures[key] = (c, case)
+
+    def records(self) -> list[Comparison]:
+        out = list(self.comparisons)
+        for c, case in self.failures.values():
+            c.repro = case.repro()
+            out.append(c)
+        return out
+
+    def stage_passed(self, oracle: str, stage: str) -> bool:
+        return (oracle, stage) not in self.failures and self.counts.get((oracle, stage), 0) > 0
+
+    @property
+    def passed(self) -> bool:
+        return all(self.stage_passed(o, s) for o, s in self.pairs())
+
+    def failing(self) -> list[tuple[str, str]]:
+        return [p for p in self.pairs() if not self.stage_passed(*p)]
+
+    def message(self, oracle: str, stage: str) -> str:
+        key = (oracle, stage)
+        if key not in self.failures:
+            if self.counts.get(key, 0) == 0:
+                return f"{self.layer} [{self.dtype}] {stage} vs {oracle}: no example was compared"
+            return f"{self.layer} [{self.dtype}] {stage} vs {oracle}: passed on {self.counts[key]} example(s)"
+        c, case = self.failures[key]
+        return (
+            f"{c.message()}\n  failed after {self.examples} example(s); this is the smallest failing example found.\n"
+            f"  reproduce with:\n    " + case.repro().replace("\n", "\n    ")
+        )
+
+    def assert_stage(self, oracle: str, stage: str) -> None:
+        if not self.stage_passed(oracle, stage):
+            raise OracleMismatch(self.message(oracle, stage))
+
+    def assert_passed(self) -> None:
+        bad = self.failing()
+        if bad:
+            raise OracleMismatch("\n\n".join(self.message(o, s) for o, s in bad))
+
+
+def run_check(
+    spec: LayerSpec,
+    dtype: str,
+    oracles: tuple[str, ...] = ORACLES,
+    *,
+    max_examples: int | None = None,
+    strategy=None,
+    record: bool = True,
+) -> CheckResult:
+    """Draw examples with Hypothesis and compare the reference with every oracle on each.
+
+    Uses the active Hypothesis profile (settings.default), with no deadline (JAX compiles per new shape)
+    and no multi-bug reporting (the first failure is shrunk to a minimal example).
+    """
+    result = CheckResult(spec.name, dtype, tuple(oracles), spec.stages())
+    counter = itertools.count()
+    kw = dict(deadline=None, report_multiple_bugs=False, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    if max_examples is not None:
+        kw["max_examples"] = max_examples
+
+    @settings(settings.default, **kw)
+    @given(case=strategy if strategy is not None else cases(spec, dtype))
+    def check(case: Case) -> None:
+        comps = evaluate_case(spec, case, oracles, example=next(counter))
+        result.add(case, comps)
+        bad = [c for c in comps if not c.passed]
+        if bad:
+            raise OracleMismatch("\n".join(c.message() for c in bad))
+
+    t0 = time.perf_counter()
+    try:
+        check()
+    except OracleMismatch as e:
+        result.error = e
+    result.seconds = time.perf_counter() - t0
+    if record:
+        records.emit(result.records())
+    return result
+
+
+def replay(case: Case, spec: LayerSpec | None = None, oracles=ORACLES) -> str:
+    """Re-run one example (e.g. from a failure's repro snippet) and describe every comparison."""
+    if spec is None:
+        from .registry import REGISTRY
+
+        spec = REGISTRY[case.layer]
+    comps = evaluate_case(spec, case, oracles)
+    lines = []
+    for c in comps:
+        status = "ok  " if c.passed else "FAIL"
+        lines.append(f"{status} {c.layer} [{c.dtype}] {c.stage:>10} vs {c.oracle:<9} max_abs={c.max_abs:.3g} headroom={c.headroom:.3g}" + (f"  {c.note.splitlines()[0]}" if c.note else ""))
+    return "\n".join(lines)

@@ -1,0 +1,119 @@
+"""One comparison helper used everywhere, and the record it produces."""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from .tolerances import Tol
+
+
+@dataclass
+class Comparison:
+    """One (layer, dtype, stage, oracle) comparison of one example.
+
+    max_abs: max |reference - oracle|.
+    max_rel: max |reference - oracle| / |oracle| over elements, with |oracle| floored at the dtype's
+      smallest normal number (so an exact zero in the oracle gives a huge, not undefined, value).
+    metric: "allclose": passed iff every element satisfies |ref - oracle| <= atol + rtol * |oracle|.
+    headroom: min over elements of (atol + rtol * |oracle|) / |ref - oracle|: how many times the
+      observed error fits in the tolerance (>= 1 passes; inf when equal).
+    """
+
+    layer: str
+    dtype: str
+    stage: str
+    oracle: str
+    shapes: dict[str, list[int]]
+    max_abs: float
+    max_rel: float
+    atol: float
+    rtol: float
+    headroom: float
+    passed: bool
+    metric: str = "allclose"
+    note: str = ""
+    worst_index: list[int] | None = None
+    reference_value: float | None = None
+    oracle_value: float | None = None
+    seconds: float = 0.0
+    repro: str = ""
+    example: int = 0
+    convention: str = ""
+    extra: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    def message(self) -> str:
+        """A failure message that names layer, dtype, stage, oracle, shapes, errors and tolerance."""
+        shapes = ", ".join(f"{k}={tuple(v)}" for k, v in self.shapes.items())
+        head = f"{self.layer} [{self.dtype}] {self.stage} vs {self.oracle}"
+        if self.note:
+            head += f": {self.note}"
+        if math.isfinite(self.max_abs) or self.max_abs == math.inf:
+            head += (
+                f"\n  max_abs={self.max_abs:.3g} max_rel={self.max_rel:.3g}, tolerance atol={self.atol:g}"
+                f" rtol={self.rtol:g} (headroom {self.headroom:.3g}, needs >= 1)"
+            )
+        if self.worst_index is not None:
+            head += (
+                f"\n  worst element {tuple(self.worst_index)}: reference={self.reference_value!r}"
+                f" {self.oracle}={self.oracle_value!r}"
+            )
+        return head + f"\n  shapes: {shapes}"
+
+
+def compare(actual, expected, tol: Tol, **meta) -> Comparison:
+    """Compare the reference's `actual` with an oracle's `expected` under `tol`.
+
+    Shape mismatches, dtype mismatches and non-finite values fail with a note saying which.
+    """
+    exp = np.asarray(expected)
+    dtype = meta.get("dtype", str(exp.dtype))
+    base = dict(atol=tol.atol, rtol=tol.rtol, **meta)
+    if actual is None:
+        return Comparison(max_abs=math.inf, max_rel=math.inf, headroom=0.0, passed=False, note="reference gave no value", **base)
+    act = np.asarray(actual)
+    if act.shape != exp.shape:
+        return Comparison(
+            max_abs=math.inf, max_rel=math.inf, headroom=0.0, passed=False,
+            note=f"shape {act.shape} != expected {exp.shape}", **base,
+        )
+    if not np.issubdtype(act.dtype, np.floating) and act.size:
+        return Comparison(max_abs=math.inf, max_rel=math.inf, headroom=0.0, passed=False, note=f"reference dtype {act.dtype} is not floating", **base)
+    notes = []
+    if act.dtype != np.dtype(dtype) and act.size:
+        notes.append(f"dtype {act.dtype} != {dtype}")
+    bad_ref = ~np.isfinite(act)
+    if bad_ref.any() and not (~np.isfinite(exp) == bad_ref).all():
+        notes.append(f"reference has {int(bad_ref.sum())} non-finite value(s) (NaN/Inf)")
+    a64, e64 = act.astype(np.float64), exp.astype(np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        err = np.abs(a64 - e64)
+        err = np.where(np.isnan(err), np.inf, err)
+        both_same_inf = (a64 == e64)  # equal infinities count as agreement
+        err = np.where(both_same_inf, 0.0, err)
+        allowed = tol.atol + tol.rtol * np.abs(e64)
+        tiny = np.finfo(np.dtype(dtype) if np.dtype(dtype).kind == "f" else np.float64).tiny
+        rel = err / np.maximum(np.abs(e64), tiny)
+        ratio = np.where(err == 0, 0.0, err / allowed)
+    if act.size == 0:
+        max_abs = max_rel = 0.0
+        headroom = math.inf
+        worst = None
+    else:
+        max_abs = float(err.max())
+        max_rel = float(np.nan_to_num(rel, nan=np.inf).max())
+        worst_flat = int(np.argmax(ratio))
+        worst = np.unravel_index(worst_flat, act.shape)
+        r = float(ratio.reshape(-1)[worst_flat])
+        headroom = math.inf if r == 0 else 1.0 / r
+    passed = (not notes) and headroom >= 1.0
+    c = Comparison(max_abs=max_abs, max_rel=max_rel, headroom=headroom, passed=passed, note="; ".join(notes), **base)
+    if worst is not None and (not passed or act.size):
+        c.worst_index = [int(i) for i in worst]
+        c.reference_value = float(a64[worst])
+        c.oracle_value = float(e64[worst])
+    return c

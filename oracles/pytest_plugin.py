@@ -1,0 +1,84 @@
+"""pytest plugin (entry point `pytest11: oracles`): the `oracle` marker, options, records, a summary.
+
+Loading it imports neither torch nor JAX; a test suite that runs no oracle check sees only a marker
+and a few options, and no file is written.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from . import records
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    g = parser.getgroup("oracle", "gradient oracle checks")
+    g.addoption("--oracle-records", default=os.environ.get("ORACLE_RECORDS", str(records.DEFAULT_DIR)),
+                help="folder for the JSON-lines records of every comparison (default: %(default)s)")
+    g.addoption("--oracle-no-records", action="store_true", help="write no records")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "oracle: a gradient check against the PyTorch, JAX and numerical oracles")
+    from . import profiles
+
+    profiles.register()
+    if config.getoption("oracle_no_records"):
+        return
+    directory = Path(config.getoption("oracle_records"))
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker is None and directory.is_dir():
+        # controller (or a plain run): records of an earlier run must not be merged with this one
+        for old in directory.glob("records-*.jsonl"):
+            old.unlink()
+    records.start(directory, worker or "main", lazy=True)
+    config._oracle_records_dir = directory
+
+
+@pytest.fixture(scope="session")
+def oracle_check():
+    """`oracle_check(spec, dtype)` -> CheckResult, computed once per session and reused by every test
+    that views one (oracle, stage) of it."""
+    from .check import run_check
+
+    cache = {}
+
+    def get(spec, dtype):
+        key = (id(spec), dtype)
+        if key not in cache:
+            cache[key] = run_check(spec, dtype)
+        return cache[key]
+
+    return get
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    directory = getattr(config, "_oracle_records_dir", None)
+    if directory is None or os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    files = sorted(Path(directory).glob("records-*.jsonl"))
+    rows = []
+    for f in files:
+        for line in f.read_text().splitlines():
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if "layer" in row:
+                rows.append(row)
+    if not rows:
+        return
+    layers = sorted({r["layer"] for r in rows})
+    failed = [r for r in rows if not r["passed"]]
+    by_oracle = {}
+    for r in rows:
+        by_oracle[r["oracle"]] = by_oracle.get(r["oracle"], 0) + 1
+    tr = terminalreporter
+    tr.section("oracle summary")
+    tr.write_line(f"layers checked: {len(layers)} ({', '.join(layers)})")
+    tr.write_line(f"dtypes: {', '.join(sorted({r['dtype'] for r in rows}))}")
+    tr.write_line("comparisons: " + ", ".join(f"{o} {n}" for o, n in sorted(by_oracle.items())) + f"; failed: {len(failed)}")
+    tr.write_line(f"records: {directory} ({len(files)} file(s)); report: python -m reports")

@@ -1,0 +1,145 @@
+"""LayerSpec: one registry entry ties a reference layer to its math under the oracles."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable, Literal
+
+from .tolerances import Tol
+
+#: A symbolic shape: each entry is an int, a size name ("n"), or a product of size names ("c*h*w").
+Shape = tuple[int | str, ...]
+
+#: Sizes drawn for a size name unless the spec says otherwise. Small, and few, on purpose: JAX compiles
+#: once per new shape (~0.1 s), so shapes are drawn from a bounded set and reused across examples. 1 is
+#: in (batch of one, single feature: where broadcasting and reshape bugs hide) and the rest are distinct
+#: primes-or-close so that no two axes are accidentally equal and a missing transpose changes the shape.
+DEFAULT_SIZES: tuple[int, ...] = (1, 2, 3, 5)
+
+
+@dataclass(frozen=True)
+class Domain:
+    """Where input values are drawn: [low, high], kept `margin` away from each point in `kinks`."""
+
+    low: float = -4.0
+    high: float = 4.0
+    kinks: tuple[float, ...] = ()
+    margin: float = 0.0
+
+
+@dataclass(frozen=True)
+class Arg:
+    """One input of `forward`, in order.
+
+    kind "float": a float array drawn from the domain, differentiable unless diff=False.
+    kind "index": integers in [0, size of `classes`), never differentiated (labels, indices).
+    kind "onehot": one-hot rows over the last axis, float, never differentiated.
+    `alternatives`: several shapes to draw from (e.g. the broadcastable shapes of a bias), instead of `shape`.
+    """
+
+    name: str
+    shape: Shape = ()
+    kind: Literal["float", "index", "onehot"] = "float"
+    diff: bool = True
+    classes: str | int | None = None
+    alternatives: tuple[Shape, ...] = ()
+    domain: Domain | None = None
+
+    @property
+    def differentiable(self) -> bool:
+        return self.kind == "float" and self.diff
+
+    def shapes(self) -> tuple[Shape, ...]:
+        return self.alternatives or (self.shape,)
+
+
+def Float(name: str, shape: Shape = (), **kw) -> Arg:
+    return Arg(name, shape, "float", **kw)
+
+
+def Index(name: str, shape: Shape, classes: str | int) -> Arg:
+    return Arg(name, shape, "index", diff=False, classes=classes)
+
+
+def OneHot(name: str, shape: Shape) -> Arg:
+    return Arg(name, shape, "onehot", diff=False)
+
+
+def resolve(shape: Shape, sizes: dict[str, int]) -> tuple[int, ...]:
+    """("n", "c*h*w", 3) with sizes n=2, c=1, h=2, w=3 -> (2, 6, 3)."""
+    out = []
+    for d in shape:
+        if isinstance(d, int):
+            out.append(d)
+        else:
+            out.append(math.prod(sizes[p.strip()] for p in d.split("*")))
+    return tuple(out)
+
+
+def size_names(shape: Shape) -> list[str]:
+    return [p.strip() for d in shape if isinstance(d, str) for p in d.split("*")]
+
+
+@dataclass
+class LayerSpec:
+    """Everything the harness needs to check one layer.
+
+    make: `make(params: dict[str, ndarray], **config)` -> a reference layer (forward/backward protocol).
+    inputs: the arguments of forward, in order. params: parameter name -> symbolic shape.
+    torch_fn / jax_fn: `fn(*inputs, **params, **config)` in each framework. Or `fn(xp, *inputs, ...)`
+      written once against an array namespace, used for whichever framework has no function of its own.
+    sizes: size name -> values to draw from (default DEFAULT_SIZES).
+    domain: value domain of float inputs and params (Arg.domain overrides per input).
+    kinks: the layer's convention at its non-differentiable points, in words (shown in the report).
+    tolerances: overrides of the tolerance table, keyed (dtype, oracle kind, stage kind); say why in
+      tolerance_reason.
+    """
+
+    name: str
+    make: Callable[..., Any]
+    inputs: tuple[Arg, ...]
+    params: dict[str, Shape] = field(default_factory=dict)
+    torch_fn: Callable | None = None
+    jax_fn: Callable | None = None
+    fn: Callable | None = None
+    config: dict[str, Any] = field(default_factory=dict)
+    sizes: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    domain: Domain = Domain()
+    param_domain: Domain = Domain(-2.0, 2.0)
+    kinks: str = "none (smooth)"
+    tolerances: dict[tuple[str, str, str], Tol] = field(default_factory=dict)
+    tolerance_reason: str = ""
+    doc: str = ""
+
+    def __post_init__(self):
+        if self.torch_fn is None and self.fn is None:
+            raise ValueError(f"layer spec {self.name!r}: give torch_fn or fn(xp, ...)")
+        if self.jax_fn is None and self.fn is None:
+            raise ValueError(f"layer spec {self.name!r}: give jax_fn or fn(xp, ...)")
+        if self.tolerances and not self.tolerance_reason:
+            raise ValueError(f"layer spec {self.name!r}: tolerance overrides need a tolerance_reason")
+        names = [a.name for a in self.inputs] + list(self.params)
+        if len(set(names)) != len(names):
+            raise ValueError(f"layer spec {self.name!r}: input and parameter names must be distinct: {names}")
+
+    @property
+    def diff_inputs(self) -> list[str]:
+        return [a.name for a in self.inputs if a.differentiable]
+
+    def stages(self) -> list[str]:
+        """'forward', then 'grad_<input>' per differentiable input, then 'grad_<param>' per parameter."""
+        return ["forward"] + [f"grad_{n}" for n in self.diff_inputs] + [f"grad_{p}" for p in self.params]
+
+    def size_names(self) -> list[str]:
+        seen: list[str] = []
+        for a in self.inputs:
+            for s in a.shapes():
+                seen += size_names(s)
+            if isinstance(a.classes, str):
+                seen.append(a.classes)
+        for s in self.params.values():
+            seen += size_names(s)
+        return list(dict.fromkeys(seen))
+
+    def size_pool(self, name: str) -> tuple[int, ...]:
+        return self.sizes.get(name, DEFAULT_SIZES)

@@ -1,0 +1,129 @@
+"""Hypothesis strategies, all in one place: sizes, values, whole cases.
+
+Values are bounded, free of subnormals and NaN, drawn at the width of the dtype (width=32 for float32,
+so Hypothesis never produces a float64 that float32 cannot hold), and kept a margin away from a layer's
+kinks unless a test aims at the kink on purpose.
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from .spec import Arg, Domain, LayerSpec, resolve
+
+DTYPES = ("float64", "float32")
+
+
+@dataclass
+class Case:
+    """One drawn example: everything needed to replay a check, and a repr that is valid Python."""
+
+    layer: str
+    dtype: str
+    sizes: dict[str, int]
+    inputs: dict[str, np.ndarray]
+    params: dict[str, np.ndarray]
+    seed: int = 0  # seeds the cotangent
+    note: str = field(default="", compare=False)
+
+    def shapes(self) -> dict[str, tuple[int, ...]]:
+        return {k: tuple(np.shape(v)) for k, v in {**self.inputs, **self.params}.items()}
+
+    def __repr__(self) -> str:
+        def arrs(d):
+            return "{" + ", ".join(f"{k!r}: {_array_repr(v)}" for k, v in d.items()) + "}"
+
+        return (
+            f"Case(layer={self.layer!r}, dtype={self.dtype!r}, sizes={self.sizes!r}, "
+            f"inputs={arrs(self.inputs)}, params={arrs(self.params)}, seed={self.seed})"
+        )
+
+    def repro(self) -> str:
+        """A standalone snippet that replays this example against every oracle."""
+        return (
+            "import numpy as np\n"
+            "from oracles import Case, replay\n"
+            f"case = {self!r}\n"
+            "print(replay(case))"
+        )
+
+
+def _array_repr(a: np.ndarray) -> str:
+    # Full precision, no '...' elision: the repr must round-trip.
+    with np.printoptions(threshold=sys.maxsize, floatmode="unique", linewidth=10**6):
+        r = np.array_repr(np.asarray(a))
+    return "np." + r.replace("dtype=", "dtype=np.")
+
+
+def floats(dtype: str, domain: Domain) -> st.SearchStrategy[float]:
+    width = 32 if dtype == "float32" else 64
+    cast = np.float32 if width == 32 else float
+    return st.floats(
+        float(cast(domain.low)), float(cast(domain.high)), width=width,
+        allow_nan=False, allow_infinity=False, allow_subnormal=False,
+    )
+
+
+def keep_off_kinks(x: np.ndarray, domain: Domain) -> np.ndarray:
+    """Move every value closer than `margin` to a kink out to exactly `margin` from it."""
+    if not domain.kinks or domain.margin <= 0:
+        return x
+    x = x.copy()
+    for k in domain.kinks:
+        near = np.abs(x - k) < domain.margin
+        side = np.where(x[near] >= k, 1.0, -1.0)
+        x[near] = (k + side * domain.margin).astype(x.dtype)
+    return x
+
+
+def float_arrays(dtype: str, shape: tuple[int, ...], domain: Domain) -> st.SearchStrategy[np.ndarray]:
+    return hnp.arrays(np.dtype(dtype), shape, elements=floats(dtype, domain)).map(
+        lambda a: keep_off_kinks(a, domain)
+    )
+
+
+@st.composite
+def sizes_for(draw, spec: LayerSpec) -> dict[str, int]:
+    return {name: draw(st.sampled_from(spec.size_pool(name))) for name in spec.size_names()}
+
+
+def _arg_values(draw, arg: Arg, spec: LayerSpec, dtype: str, sizes: dict[str, int]) -> np.ndarray:
+    shape = resolve(draw(st.sampled_from(arg.shapes())), sizes)
+    if arg.kind == "float":
+        return draw(float_arrays(dtype, shape, arg.domain or spec.domain))
+    classes = sizes[arg.classes] if isinstance(arg.classes, str) else arg.classes
+    if arg.kind == "index":
+        return draw(hnp.arrays(np.int64, shape, elements=st.integers(0, classes - 1)))
+    # onehot: the class axis is the last one
+    idx = draw(hnp.arrays(np.int64, shape[:-1], elements=st.integers(0, shape[-1] - 1)))
+    return np.eye(shape[-1], dtype=dtype)[idx]
+
+
+@st.composite
+def cases(draw, spec: LayerSpec, dtype: str, sizes: dict[str, int] | None = None) -> Case:
+    """A whole example for `spec`: sizes, then inputs and parameters, then the cotangent's seed."""
+    sizes = sizes or draw(sizes_for(spec))
+    inputs = {a.name: _arg_values(draw, a, spec, dtype, sizes) for a in spec.inputs}
+    params = {
+        name: draw(float_arrays(dtype, resolve(shape, sizes), spec.param_domain))
+        for name, shape in spec.params.items()
+    }
+    seed = draw(st.integers(0, 2**32 - 1))
+    return Case(spec.name, dtype, sizes, inputs, params, seed)
+
+
+def cotangent(shape: tuple[int, ...], dtype: str, seed: int) -> np.ndarray:
+    """A random upstream gradient: magnitudes in [0.5, 1.5] with random signs.
+
+    Never all-ones (a sum hides transposition and broadcasting bugs) and never zero (a zero cotangent
+    makes every gradient zero and every check vacuous). Drawn from a seed rather than by Hypothesis,
+    whose shrinking would otherwise drive it to zeros.
+    """
+    rng = np.random.default_rng(seed)
+    mag = rng.uniform(0.5, 1.5, size=shape)
+    sign = rng.choice([-1.0, 1.0], size=shape)
+    return np.asarray(mag * sign, dtype=dtype)
