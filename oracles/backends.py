@@ -142,6 +142,15 @@ def _jax_vjp(spec: LayerSpec) -> Callable:
     return fn
 
 
+def _jax_signature(spec: LayerSpec, case: Case):
+    return (id(spec), tuple((k, np.shape(v), str(np.asarray(v).dtype)) for k, v in {**case.inputs, **case.params}.items()))
+
+
+def jax_is_warm(spec: LayerSpec, case: Case) -> bool:
+    """Whether the JAX oracle has already compiled this layer for these shapes and dtypes."""
+    return _jax_signature(spec, case) in JAX_STATS.signatures
+
+
 def run_jax(spec: LayerSpec, case: Case, ct: np.ndarray) -> Outcome:
     import jax
 
@@ -149,7 +158,7 @@ def run_jax(spec: LayerSpec, case: Case, ct: np.ndarray) -> Outcome:
     fn = _jax_vjp(spec)
     diff = {n: case.inputs[n] for n in spec.diff_inputs}
     other = {a.name: case.inputs[a.name] for a in spec.inputs if not a.differentiable}
-    signature = (id(spec), tuple((k, np.shape(v), str(np.asarray(v).dtype)) for k, v in {**case.inputs, **case.params}.items()))
+    signature = _jax_signature(spec, case)
     new = signature not in JAX_STATS.signatures
     t0 = time.perf_counter()
     out, g_in, g_par = jax.block_until_ready(fn(diff, other, dict(case.params), ct))

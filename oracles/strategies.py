@@ -48,7 +48,7 @@ class Case:
             "import numpy as np\n"
             "from oracles import Case, replay\n"
             f"case = {self!r}\n"
-            "print(replay(case))"
+            "print(replay(case))  # a layer outside the registry: replay(case, spec=your_spec)"
         )
 
 

@@ -1,0 +1,98 @@
+"""Malformed layers get a clear failure that says what is wrong: never a crash inside torch or JAX,
+never a pass."""
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+import reference as R
+from oracles import REGISTRY, OracleError, run_check
+
+
+class WrongShapeAffine(R.Affine):
+    def forward(self, x):
+        return super().forward(x)[:, :1] if self.W.shape[1] > 1 else np.concatenate([super().forward(x)] * 2, axis=1)
+
+
+class NoGradientAttrAffine(R.Affine):
+    def backward(self, dout):
+        dx = super().backward(dout)
+        self.grad_W = self.dW  # stored under the wrong name
+        del self.dW
+        return dx
+
+
+class NaNSigmoid(R.Sigmoid):
+    def forward(self, x):
+        out = super().forward(x).copy()
+        out.flat[0] = np.nan
+        self.out = out
+        return out
+
+
+class RaisingRelu(R.Relu):
+    def backward(self, dout):
+        raise ValueError("operands could not be broadcast together")
+
+
+class BookRelu(R.Relu):
+    """The book's own Relu.backward: writes into the caller's dout."""
+
+    def backward(self, dout):
+        dout[self.mask] = 0
+        return dout
+
+
+class InputMutatingRelu(R.Relu):
+    def forward(self, x):
+        self.mask = x <= 0
+        x[self.mask] = 0  # in place on the caller's array
+        return x
+
+
+class TooManyGradsMul(R.MulLayer):
+    def backward(self, dout):
+        dx, dy = super().backward(dout)
+        return dx, dy, dx
+
+
+def _spec(base, name, make):
+    return replace(REGISTRY[base], name=name, make=make)
+
+
+BAD = {
+    "wrong_output_shape": (_spec("affine", "bad_shape", lambda p: WrongShapeAffine(p["W"], p["b"])), "forward", "shape"),
+    "no_gradient_attribute": (_spec("affine", "bad_grad_attr", lambda p: NoGradientAttrAffine(p["W"], p["b"])), "grad_W", "no gradient attribute dW"),
+    "nan_output": (_spec("sigmoid", "bad_nan", lambda p: NaNSigmoid()), "forward", "non-finite"),
+    "raises_in_backward": (_spec("relu", "bad_raise", lambda p: RaisingRelu()), "grad_x", "backward raised ValueError: operands could not be broadcast"),
+    "mutates_dout": (_spec("relu", "bad_book_relu", lambda p: BookRelu()), "grad_x", "backward mutated dout in place"),
+    "mutates_input": (_spec("relu", "bad_mutates_input", lambda p: InputMutatingRelu()), "forward", "forward mutated its input(s) ['x'] in place"),
+    "too_many_gradients": (_spec("mul", "bad_grad_count", lambda p: TooManyGradsMul()), "grad_x", "backward returned 3 gradient(s) but the layer has 2"),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD))
+def test_malformed_layer_gets_a_clear_failure(name):
+    spec, stage, expected_text = BAD[name]
+    result = run_check(spec, "float64", max_examples=10, record=False)
+    assert not result.passed
+    for oracle in ("torch", "jax"):
+        assert not result.stage_passed(oracle, stage)
+        msg = result.message(oracle, stage)
+        assert expected_text in msg, msg
+        assert spec.name in msg and stage in msg and "shapes:" in msg
+
+
+def test_raising_backward_shows_the_layers_own_traceback():
+    spec, stage, _ = BAD["raises_in_backward"]
+    msg = run_check(spec, "float64", max_examples=3, record=False).message("torch", stage)
+    assert "in backward" in msg and "test_bad_layers.py" in msg, msg
+
+
+def test_broken_oracle_math_is_an_oracle_error_not_a_mismatch():
+    def bad_torch(x):
+        raise RuntimeError("mat1 and mat2 shapes cannot be multiplied")
+
+    spec = replace(REGISTRY["relu"], name="bad_oracle", torch_fn=bad_torch)
+    with pytest.raises(OracleError, match=r"bad_oracle \[float64\] oracle torch failed on shapes"):
+        run_check(spec, "float64", max_examples=3, record=False)
