@@ -11,7 +11,7 @@ _EXPORTS = {
     "Arg": "spec", "Domain": "spec", "Float": "spec", "Index": "spec", "OneHot": "spec", "LayerSpec": "spec",
     "Tol": "tolerances", "TOLERANCES": "tolerances", "tolerance_for": "tolerances",
     "Case": "strategies", "cases": "strategies", "DTYPES": "strategies",
-    "Comparison": "compare", "compare": "compare",
+    "Comparison": "comparison", "compare": "comparison",
     "ORACLES": "backends", "JAX_STATS": "backends", "configure": "backends",
     "CheckResult": "check", "OracleMismatch": "check", "OracleError": "check",
     "evaluate_case": "check", "run_check": "check", "replay": "check",

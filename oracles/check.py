@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 
 from . import records
 from .backends import ORACLES, RUNNERS, jax_is_warm, output_shape
-from .compare import Comparison, compare
+from .comparison import Comparison, compare
 from .spec import LayerSpec
 from .strategies import Case, cases, cotangent
 from .tolerances import tolerance_for

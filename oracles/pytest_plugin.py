@@ -30,11 +30,10 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     directory = Path(config.getoption("oracle_records"))
     worker = os.environ.get("PYTEST_XDIST_WORKER")
-    if worker is None and directory.is_dir():
-        # controller (or a plain run): records of an earlier run must not be merged with this one
-        for old in directory.glob("records-*.jsonl"):
-            old.unlink()
-    records.start(directory, worker or "main", lazy=True)
+    if worker is None:
+        # the controller names the run; xdist workers inherit the variable when they are spawned
+        os.environ["ORACLE_RUN_ID"] = records.new_run_id()
+    records.start(directory, os.environ.get("ORACLE_RUN_ID", records.new_run_id()), worker or "main", lazy=True)
     config._oracle_records_dir = directory
 
 
@@ -59,7 +58,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     directory = getattr(config, "_oracle_records_dir", None)
     if directory is None or os.environ.get("PYTEST_XDIST_WORKER"):
         return
-    files = sorted(Path(directory).glob("records-*.jsonl"))
+    files = sorted(Path(directory).glob(f"records-{os.environ.get('ORACLE_RUN_ID')}-*.jsonl"))
     rows = []
     for f in files:
         for line in f.read_text().splitlines():

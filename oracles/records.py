@@ -1,39 +1,41 @@
 """Records: every Comparison as one JSON line, for the report generator.
 
-Default location: `build/oracle/records/`, one file per process (`records-<worker>.jsonl`, so
-pytest-xdist workers never interleave writes); `python -m reports` merges every file it finds there.
-Set the folder with the pytest option `--oracle-records DIR` or the ORACLE_RECORDS environment variable.
+Default location: `build/oracle/records/`. Each process of a run writes its own file,
+`records-<run>-<worker>.jsonl` (pytest-xdist workers never interleave writes); `python -m reports` merges
+the files of the latest run. The first record of a run removes the files of earlier runs, so a pytest
+run that checks nothing leaves the last report's records alone. Set the folder with the pytest option
+`--oracle-records DIR` or the ORACLE_RECORDS environment variable.
 """
 from __future__ import annotations
 
 import json
 import math
 import os
+import time
 from pathlib import Path
 
 DEFAULT_DIR = Path("build/oracle/records")
 SCHEMA = "oracle-records/1"
 
 _sink: Path | None = None
-
-
-def _clean(v):
-    if isinstance(v, float) and not math.isfinite(v):
-        return "inf" if v > 0 else ("-inf" if v < 0 else "nan")
-    return v
-
-
 _pending_header: str | None = None
+_run: str = ""
 
 
-def start(directory: str | os.PathLike, worker: str = "main", lazy: bool = False) -> Path:
-    """Send records to `directory/records-<worker>.jsonl` from now on, starting the file afresh.
+def new_run_id() -> str:
+    """Sortable by time: records files of the newest run sort last."""
+    return time.strftime("%Y%m%dT%H%M%S") + f"p{os.getpid()}"
 
-    With `lazy`, neither folder nor file is created until the first record arrives.
+
+def start(directory: str | os.PathLike, run: str | None = None, worker: str = "main", lazy: bool = False) -> Path:
+    """Send records to `directory/records-<run>-<worker>.jsonl` from now on.
+
+    With `lazy`, nothing is created (and no older run is removed) until the first record arrives.
     """
-    global _sink, _pending_header
-    _sink = Path(directory) / f"records-{worker}.jsonl"
-    _pending_header = json.dumps({"schema": SCHEMA, "worker": worker}) + "\n"
+    global _sink, _pending_header, _run
+    _run = run or new_run_id()
+    _sink = Path(directory) / f"records-{_run}-{worker}.jsonl"
+    _pending_header = json.dumps({"schema": SCHEMA, "run": _run, "worker": worker}) + "\n"
     if not lazy:
         _open_file()
     return _sink
@@ -41,19 +43,30 @@ def start(directory: str | os.PathLike, worker: str = "main", lazy: bool = False
 
 def _open_file() -> None:
     global _pending_header
-    if _pending_header is not None:
-        _sink.parent.mkdir(parents=True, exist_ok=True)
-        _sink.write_text(_pending_header)
-        _pending_header = None
+    if _pending_header is None:
+        return
+    _sink.parent.mkdir(parents=True, exist_ok=True)
+    for old in _sink.parent.glob("records-*.jsonl"):
+        if not old.name.startswith(f"records-{_run}-"):
+            old.unlink(missing_ok=True)
+    _sink.write_text(_pending_header)
+    _pending_header = None
 
 
 def stop() -> None:
-    global _sink
+    global _sink, _pending_header
     _sink = None
+    _pending_header = None
 
 
 def active() -> Path | None:
     return _sink
+
+
+def _clean(v):
+    if isinstance(v, float) and not math.isfinite(v):
+        return "inf" if v > 0 else ("-inf" if v < 0 else "nan")
+    return v
 
 
 def emit(comparisons) -> None:
@@ -63,5 +76,4 @@ def emit(comparisons) -> None:
     _open_file()
     with _sink.open("a") as f:
         for c in comparisons:
-            row = {k: _clean(v) for k, v in c.to_json().items()}
-            f.write(json.dumps(row) + "\n")
+            f.write(json.dumps({k: _clean(v) for k, v in c.to_json().items()}) + "\n")

@@ -1,0 +1,157 @@
+"""Records -> per (layer, dtype, oracle) numbers -> summary.json and report.md."""
+from __future__ import annotations
+
+import json
+import math
+from collections import defaultdict
+from pathlib import Path
+
+SUMMARY_SCHEMA = "oracle-summary/1"
+MD_LIMIT = 1 << 20  # a CI job summary must stay well under 1 MiB
+
+
+def summarize(rows: list[dict]) -> dict:
+    """Aggregate comparison rows. For each (layer, dtype, oracle): count, failures, worst errors, the
+    tolerance in force, the smallest headroom, and the recommended tolerance (the one in force scaled
+    by that headroom: the tightest scaling that every observed comparison would still pass)."""
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for r in rows:
+        groups[(r["layer"], r["dtype"], r["oracle"])].append(r)
+    out_rows = []
+    for (layer, dtype, oracle), rs in sorted(groups.items()):
+        finite_h = [r["headroom"] for r in rs if r["passed"]]
+        min_h = min((r["headroom"] for r in rs), default=math.inf)
+        worst = min(rs, key=lambda r: r["headroom"])
+        h_ok = min(finite_h, default=math.inf)
+        out_rows.append({
+            "layer": layer, "dtype": dtype, "oracle": oracle,
+            "comparisons": len(rs),
+            "failed": sum(not r["passed"] for r in rs),
+            "stages": sorted({r["stage"] for r in rs}),
+            "max_abs": max(r["max_abs"] for r in rs),
+            "max_rel": max(r["max_rel"] for r in rs),
+            "min_headroom": min_h,
+            "atol": worst["atol"], "rtol": worst["rtol"],
+            "recommended_atol": worst["atol"] / h_ok if 0 < h_ok < math.inf else None,
+            "recommended_rtol": worst["rtol"] / h_ok if 0 < h_ok < math.inf else None,
+            "seconds": sum(r.get("seconds", 0.0) for r in rs),
+        })
+    failures = [
+        {k: r.get(k) for k in ("layer", "dtype", "stage", "oracle", "shapes", "max_abs", "max_rel", "atol", "rtol", "headroom", "note", "repro")}
+        for r in rows if not r["passed"]
+    ]
+    conventions = sorted({(r["layer"], r["convention"]) for r in rows if r.get("convention")})
+    return {
+        "schema": SUMMARY_SCHEMA,
+        "totals": {
+            "comparisons": len(rows),
+            "failed": len(failures),
+            "layers": len({r["layer"] for r in rows}),
+            "dtypes": sorted({r["dtype"] for r in rows}),
+            "oracles": sorted({r["oracle"] for r in rows}),
+        },
+        "rows": out_rows,
+        "failures": failures,
+        "conventions": [{"layer": l, "convention": c} for l, c in conventions],
+    }
+
+
+def compare_with_baseline(summary: dict, baseline: dict, factor: float = 10.0) -> list[str]:
+    """Regressions against an earlier summary: worst error grown more than `factor`x, or newly failing."""
+    old = {(r["layer"], r["dtype"], r["oracle"]): r for r in baseline.get("rows", [])}
+    out = []
+    for r in summary["rows"]:
+        key = (r["layer"], r["dtype"], r["oracle"])
+        b = old.get(key)
+        if b is None:
+            continue
+        if r["failed"] and not b["failed"]:
+            out.append(f"{'/'.join(key)}: newly failing ({r['failed']} failed comparison(s))")
+        elif b["max_abs"] > 0 and r["max_abs"] > factor * b["max_abs"]:
+            out.append(f"{'/'.join(key)}: worst error grew {r['max_abs'] / b['max_abs']:.3g}x ({b['max_abs']:.3g} -> {r['max_abs']:.3g})")
+        elif b["max_abs"] == 0 and r["max_abs"] > 0 and r["max_abs"] > b.get("atol", 0):
+            out.append(f"{'/'.join(key)}: worst error grew from exact 0 to {r['max_abs']:.3g}")
+    return out
+
+
+def _fmt(x) -> str:
+    if x is None:
+        return "-"
+    if isinstance(x, float) and math.isinf(x):
+        return "inf"
+    return f"{x:.2g}"
+
+
+def markdown(summary: dict, regressions: list[str] | None = None, warnings: list[str] | None = None) -> str:
+    t = summary["totals"]
+    status = "PASS" if t["failed"] == 0 else f"FAIL ({t['failed']} failed comparison(s))"
+    lines = [
+        "# Gradient oracle report", "",
+        f"**{status}**: {t['comparisons']} comparisons over {t['layers']} layer(s), dtypes {', '.join(t['dtypes'])}, "
+        f"oracles {', '.join(t['oracles'])}.", "",
+        "Each cell: worst max |ref - oracle| / tolerance in force (atol, rtol) / smallest headroom "
+        "(tolerance / error; >= 1 passes). A comparison passes when |ref - oracle| <= atol + rtol * |oracle| elementwise.", "",
+    ]
+    for w in warnings or []:
+        lines.append(f"> warning: {w}")
+    oracles = t["oracles"]
+    by = {(r["layer"], r["dtype"], r["oracle"]): r for r in summary["rows"]}
+    lines.append("| layer | dtype | " + " | ".join(oracles) + " |")
+    lines.append("|---|---|" + "---|" * len(oracles))
+    for layer, dtype in sorted({(r["layer"], r["dtype"]) for r in summary["rows"]}):
+        cells = []
+        for o in oracles:
+            r = by.get((layer, dtype, o))
+            if r is None:
+                cells.append("-")
+                continue
+            mark = "" if not r["failed"] else f" **{r['failed']} failed**"
+            cells.append(f"{_fmt(r['max_abs'])} / ({_fmt(r['atol'])}, {_fmt(r['rtol'])}) / {_fmt(r['min_headroom'])}{mark}")
+        lines.append(f"| {layer} | {dtype} | " + " | ".join(cells) + " |")
+    lines += ["", "## Tolerance recommendation", "",
+              "The tolerance in force divided by the smallest headroom seen: the tightest scaling every observed comparison passes.", "",
+              "| layer | dtype | oracle | in force (atol, rtol) | recommended (atol, rtol) | n |", "|---|---|---|---|---|---|"]
+    for r in summary["rows"]:
+        lines.append(f"| {r['layer']} | {r['dtype']} | {r['oracle']} | ({_fmt(r['atol'])}, {_fmt(r['rtol'])}) | "
+                     f"({_fmt(r['recommended_atol'])}, {_fmt(r['recommended_rtol'])}) | {r['comparisons']} |")
+    lines += ["", "## Failures", ""]
+    if not summary["failures"]:
+        lines.append("None.")
+    budget = MD_LIMIT // 2
+    for f in summary["failures"]:
+        block = (f"### {f['layer']} [{f['dtype']}] {f['stage']} vs {f['oracle']}\n\n"
+                 f"max_abs={_fmt(f['max_abs'])}, max_rel={_fmt(f['max_rel'])}, tolerance atol={f['atol']} rtol={f['rtol']}, "
+                 f"headroom={_fmt(f['headroom'])}. {f.get('note') or ''}\n\n"
+                 + (f"```python\n{f['repro']}\n```\n" if f.get("repro") else ""))
+        if len(block) > budget:
+            lines.append(f"(further failures omitted to keep this page under {MD_LIMIT // 1024} KiB; see summary.json)")
+            break
+        budget -= len(block)
+        lines.append(block)
+    lines += ["", "## Convention differences", ""]
+    lines += [f"- {c['layer']}: {c['convention']}" for c in summary["conventions"]] or ["None recorded."]
+    if regressions is not None:
+        lines += ["", "## Against the baseline", ""]
+        lines += [f"- {r}" for r in regressions] or ["No regressions."]
+    return "\n".join(lines) + "\n"
+
+
+def write(summary: dict, out_dir: Path, regressions=None, warnings=None) -> dict[str, Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {"md": out_dir / "report.md", "json": out_dir / "summary.json"}
+    paths["md"].write_text(markdown(summary, regressions, warnings))
+    doc = dict(summary)
+    if regressions is not None:
+        doc["regressions"] = regressions
+    paths["json"].write_text(json.dumps(_jsonable(doc), indent=1))
+    return paths
+
+
+def _jsonable(x):
+    if isinstance(x, float) and not math.isfinite(x):
+        return "inf" if x > 0 else ("-inf" if x < 0 else "nan")
+    if isinstance(x, dict):
+        return {k: _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    return x

@@ -1,0 +1,91 @@
+"""The comparison helper: its metric, and that it can fail for every kind of disagreement."""
+import math
+
+import numpy as np
+import pytest
+
+from oracles import Tol, compare, tolerance_for
+from oracles.tolerances import TOLERANCES
+
+T = Tol(atol=1e-12, rtol=1e-9)
+META = dict(layer="l", dtype="float64", stage="grad_x", oracle="torch", shapes={})
+
+
+def test_equal_arrays_pass_with_infinite_headroom():
+    a = np.array([1.0, -2.0, 0.0])
+    c = compare(a, a.copy(), T, **META)
+    assert c.passed and c.max_abs == 0 and math.isinf(c.headroom)
+
+
+def test_relative_error_just_inside_and_outside():
+    e = np.array([1.0, 2.0])
+    assert compare(e * (1 + 0.5e-9), e, T, **META).passed
+    c = compare(e * (1 + 2e-9), e, T, **META)
+    assert not c.passed and 0.4 < c.headroom < 0.6
+    assert c.worst_index == [1] and c.oracle_value == 2.0
+
+
+def test_zero_oracle_values_use_atol_not_relative_error():
+    # exact zeros in the oracle (dead relu units): tiny absolute differences pass, real ones fail
+    assert compare(np.array([1e-13, 0.0]), np.zeros(2), T, **META).passed
+    c = compare(np.array([1e-6, 0.0]), np.zeros(2), T, **META)
+    assert not c.passed and c.max_rel > 1e100
+
+
+def test_shape_mismatch_fails_even_if_it_broadcasts():
+    c = compare(np.ones((1, 3)), np.ones(3), T, **META)
+    assert not c.passed and "shape (1, 3) != expected (3,)" in c.note
+
+
+def test_nan_in_reference_fails():
+    c = compare(np.array([np.nan, 1.0]), np.array([0.5, 1.0]), T, **META)
+    assert not c.passed and "non-finite" in c.note
+
+
+def test_dtype_mismatch_fails():
+    c = compare(np.ones(2, np.float64), np.ones(2, np.float32), Tol(1e-5, 1e-5), **{**META, "dtype": "float32"})
+    assert not c.passed and "dtype float64 != float32" in c.note
+
+
+def test_missing_value_fails():
+    assert not compare(None, np.ones(2), T, **META).passed
+
+
+def test_message_names_everything():
+    c = compare(np.array([[1.0, 2.0]]), np.array([[1.0, 2.1]]), T, **{**META, "shapes": {"x": [1, 2]}})
+    msg = c.message()
+    for part in ("l [float64] grad_x vs torch", "max_abs=0.1", "atol=1e-12", "rtol=1e-09", "(0, 1)", "x=(1, 2)"):
+        assert part in msg, msg
+
+
+def test_tolerance_table_covers_every_dtype_oracle_stage():
+    for dtype in ("float64", "float32"):
+        for oracle in ("torch", "jax", "numerical"):
+            for stage in ("forward", "grad_x"):
+                if oracle == "numerical" and stage == "forward":
+                    continue
+                assert tolerance_for(dtype, oracle, stage) in TOLERANCES.values()
+
+
+def test_layer_overrides_win_and_wildcards_work():
+    over = {("float32", "*", "grad"): Tol(1e-3, 1e-3)}
+    assert tolerance_for("float32", "jax", "grad_W", over) == Tol(1e-3, 1e-3)
+    assert tolerance_for("float32", "jax", "forward", over) == TOLERANCES[("float32", "exact", "forward")]
+    assert tolerance_for("float64", "jax", "grad_W", over) == TOLERANCES[("float64", "exact", "grad")]
+
+
+def test_float64_tolerance_catches_a_tenth_of_a_percent():
+    for oracle in ("torch", "numerical"):
+        tol = tolerance_for("float64", oracle, "grad_x")
+        g = np.linspace(0.1, 3.0, 7)
+        assert not compare(g * 1.001, g, tol, **META).passed
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_tolerances_leave_room_for_one_rounding(dtype):
+    # one ulp of difference on values of size 1..10 must pass every table entry for the dtype
+    g = np.linspace(1.0, 10.0, 11).astype(dtype)
+    h = np.nextafter(g, np.inf)
+    for (d, o, s), tol in TOLERANCES.items():
+        if d == dtype:
+            assert compare(h, g, tol, **{**META, "dtype": dtype}).passed
