@@ -89,7 +89,7 @@ def test_raising_backward_shows_the_layers_own_traceback():
     assert "in backward" in msg and "test_bad_layers.py" in msg, msg
 
 
-def test_broken_oracle_math_is_an_oracle_error_not_a_mismatch():
+def test_broken_spec_math_is_an_error_not_a_mismatch():
     def bad_torch(x):
         raise RuntimeError("mat1 and mat2 shapes cannot be multiplied")
 

@@ -25,7 +25,7 @@ def test_relative_error_just_inside_and_outside():
     assert c.worst_index == [1] and c.oracle_value == 2.0
 
 
-def test_zero_oracle_values_use_atol_not_relative_error():
+def test_exact_zeros_use_atol_not_relative_error():
     # exact zeros in the oracle (dead relu units): tiny absolute differences pass, real ones fail
     assert compare(np.array([1e-13, 0.0]), np.zeros(2), T, **META).passed
     c = compare(np.array([1e-6, 0.0]), np.zeros(2), T, **META)
@@ -58,7 +58,7 @@ def test_message_names_everything():
         assert part in msg, msg
 
 
-def test_tolerance_table_covers_every_dtype_oracle_stage():
+def test_tolerance_table_covers_every_dtype_kind_and_stage():
     for dtype in ("float64", "float32"):
         for oracle in ("torch", "jax", "numerical"):
             for stage in ("forward", "grad_x"):
