@@ -12,6 +12,7 @@ import json
 import math
 import os
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 DEFAULT_DIR = Path("build/oracle/records")
@@ -51,6 +52,18 @@ def _open_file() -> None:
             old.unlink(missing_ok=True)
     _sink.write_text(_pending_header)
     _pending_header = None
+
+
+@contextmanager
+def to(directory: str | os.PathLike, run: str | None = None, worker: str = "main"):
+    """Send records to `directory` inside the block, then give the previous sink back untouched."""
+    global _sink, _pending_header, _run
+    saved = (_sink, _pending_header, _run)
+    start(directory, run, worker)
+    try:
+        yield _sink
+    finally:
+        _sink, _pending_header, _run = saved
 
 
 def stop() -> None:

@@ -15,17 +15,15 @@ from broken_layers import BROKEN
 def recorded(tmp_path_factory):
     """A real recorded run: one correct layer and one broken layer."""
     d = tmp_path_factory.mktemp("records")
-    previous = records.active()
-    records.start(d, "run1", "main")
-    try:
+    with records.to(d, "run1"):
         run_check(REGISTRY["relu"], "float64", max_examples=5)
         spec, dtype, _ = BROKEN["affine_db_wrong_axis"]
         run_check(spec, dtype, max_examples=5)
-    finally:
-        records.stop()
-        if previous is not None:  # give the session's sink back
-            records.start(previous.parent, previous.name.split("-")[1], previous.name.rsplit("-", 1)[1][:-6], lazy=True)
     return d
+
+
+def test_records_go_back_to_the_session_sink(recorded):
+    assert records.active() is None or recorded not in records.active().parents
 
 
 def test_summary_numbers_match_the_records(recorded):
