@@ -16,6 +16,7 @@ _EXPORTS = {
     "CheckResult": "check", "OracleMismatch": "check", "OracleError": "check",
     "evaluate_case": "check", "run_check": "check", "replay": "check",
     "REGISTRY": "registry", "register": "registry",
+    "check_layer": "api", "assert_layer": "api", "LayerReport": "api",
 }
 
 __all__ = sorted(_EXPORTS)
