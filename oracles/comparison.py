@@ -19,6 +19,8 @@ class Comparison:
     metric: "allclose": passed iff every element satisfies |ref - oracle| <= atol + rtol * |oracle|.
     headroom: min over elements of (atol + rtol * |oracle|) / |ref - oracle|: how many times the
       observed error fits in the tolerance (>= 1 passes; inf when equal).
+    seconds: wall time of the oracle call that produced this comparison; one call serves every stage of
+      an example, so its stages share the same figure (sum over one stage, not over all, for a total).
     """
 
     layer: str
