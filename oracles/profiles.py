@@ -7,7 +7,7 @@
 """
 from __future__ import annotations
 
-from hypothesis import HealthCheck, Phase, settings
+from hypothesis import HealthCheck, settings
 
 PROFILES = {
     "dev": dict(max_examples=10, deadline=None),
@@ -22,5 +22,3 @@ def register() -> None:
             name, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large], **kw
         )
 
-
-__all__ = ["register", "PROFILES", "Phase"]
