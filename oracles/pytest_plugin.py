@@ -5,7 +5,6 @@ and a few options, and no file is written.
 """
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -58,16 +57,13 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     directory = getattr(config, "_oracle_records_dir", None)
     if directory is None or os.environ.get("PYTEST_XDIST_WORKER"):
         return
+    from reports.records_io import RecordsError, load_files
+
     files = sorted(Path(directory).glob(f"records-{os.environ.get('ORACLE_RUN_ID')}-*.jsonl"))
-    rows = []
-    for f in files:
-        for line in f.read_text().splitlines():
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if "layer" in row:
-                rows.append(row)
+    try:
+        rows, _ = load_files(files)
+    except RecordsError:
+        return  # a damaged file: `python -m reports` says what is wrong with it
     if not rows:
         return
     layers = sorted({r["layer"] for r in rows})

@@ -76,10 +76,15 @@ def active() -> Path | None:
     return _sink
 
 
-def _clean(v):
-    if isinstance(v, float) and not math.isfinite(v):
-        return "inf" if v > 0 else ("-inf" if v < 0 else "nan")
-    return v
+def jsonable(x):
+    """`x` with every non-finite float written as "inf", "-inf" or "nan" (strict JSON has none)."""
+    if isinstance(x, float) and not math.isfinite(x):
+        return "inf" if x > 0 else ("-inf" if x < 0 else "nan")
+    if isinstance(x, dict):
+        return {k: jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [jsonable(v) for v in x]
+    return x
 
 
 def emit(comparisons) -> None:
@@ -89,4 +94,4 @@ def emit(comparisons) -> None:
     _open_file()
     with _sink.open("a") as f:
         for c in comparisons:
-            f.write(json.dumps({k: _clean(v) for k, v in c.to_json().items()}) + "\n")
+            f.write(json.dumps(jsonable(c.to_json())) + "\n")

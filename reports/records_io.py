@@ -35,6 +35,14 @@ def load(path: str | Path) -> tuple[list[dict], list[str]]:
         files = [p]
     else:
         raise RecordsError(f"{p} does not exist (run `pytest -m oracle` first, or give a records path)")
+    rows, warnings = load_files(files)
+    if not rows:
+        raise RecordsError(f"{p} holds no comparisons")
+    return rows, warnings
+
+
+def load_files(files: list[Path]) -> tuple[list[dict], list[str]]:
+    """The comparison rows of exactly these records files (possibly none), and warnings."""
     rows, warnings = [], []
     for f in files:
         lines = f.read_text().splitlines()
@@ -55,8 +63,6 @@ def load(path: str | Path) -> tuple[list[dict], list[str]]:
                     continue
                 raise RecordsError(f"{f}: line {i} is not JSON") from None
             rows.append({k: _num(v) for k, v in row.items()})
-    if not rows:
-        raise RecordsError(f"{p} holds no comparisons")
     return rows, warnings
 
 

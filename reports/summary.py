@@ -6,6 +6,8 @@ import math
 from collections import defaultdict
 from pathlib import Path
 
+from oracles.records import jsonable
+
 SUMMARY_SCHEMA = "oracle-summary/1"
 MD_LIMIT = 1 << 20  # a CI job summary must stay well under 1 MiB
 
@@ -144,15 +146,5 @@ def write(summary: dict, out_dir: Path, regressions=None, warnings=None) -> dict
     doc = dict(summary)
     if regressions is not None:
         doc["regressions"] = regressions
-    paths["json"].write_text(json.dumps(_jsonable(doc), indent=1))
+    paths["json"].write_text(json.dumps(jsonable(doc), indent=1))
     return paths
-
-
-def _jsonable(x):
-    if isinstance(x, float) and not math.isfinite(x):
-        return "inf" if x > 0 else ("-inf" if x < 0 else "nan")
-    if isinstance(x, dict):
-        return {k: _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    return x
