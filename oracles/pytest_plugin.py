@@ -38,16 +38,16 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(scope="session")
 def oracle_check():
-    """`oracle_check(spec, dtype)` -> CheckResult, computed once per session and reused by every test
-    that views one (oracle, stage) of it."""
+    """`oracle_check(spec, dtype, convention=None)` -> CheckResult, computed once per session and reused
+    by every test that views one (oracle, stage) of it. With a convention, the run sits on that kink."""
     from .check import run_check
 
     cache = {}
 
-    def get(spec, dtype):
-        key = (id(spec), dtype)
+    def get(spec, dtype, convention=None):
+        key = (id(spec), dtype, id(convention))
         if key not in cache:
-            cache[key] = run_check(spec, dtype)
+            cache[key] = run_check(spec, dtype, convention=convention)
         return cache[key]
 
     return get

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 
 import reference as R
 
-from .spec import Domain, Float, Index, LayerSpec, OneHot
+from .spec import Convention, Domain, Float, Index, LayerSpec, OneHot
 
 REGISTRY: dict[str, LayerSpec] = {}
 
@@ -57,6 +57,7 @@ register(LayerSpec(
     jax_fn=jax.nn.relu,
     domain=Domain(-4.0, 4.0, kinks=(0.0,), margin=1e-3),
     kinks="x = 0: relu'(0) = 0 (reference, PyTorch and JAX agree); random draws keep |x| >= 1e-3",
+    conventions=(Convention("x = 0", reference="0", torch="0", jax="0"),),
 ))
 
 register(LayerSpec(
@@ -110,6 +111,7 @@ register(LayerSpec(
     inputs=(Float("x", alternatives=_BROADCAST), Float("y", alternatives=_BROADCAST)),
     torch_fn=lambda x, y: x + y,
     jax_fn=lambda x, y: jnp.add(x, y),
+    layouts=10,  # 25 pairs of broadcast shapes: draw from more layouts than usual
     doc="x + y with NumPy broadcasting (scalars included); gradients summed back to each shape",
 ))
 
@@ -119,5 +121,10 @@ register(LayerSpec(
     inputs=(Float("x", alternatives=_BROADCAST), Float("y", alternatives=_BROADCAST)),
     torch_fn=lambda x, y: x * y,
     jax_fn=lambda x, y: jnp.multiply(x, y),
+    layouts=10,
     doc="x * y with NumPy broadcasting (scalars included)",
 ))
+
+
+# The layer zoo, one module per family (importing them registers their layers).
+from . import zoo  # noqa: E402,F401

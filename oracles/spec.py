@@ -10,11 +10,15 @@ from .tolerances import Tol
 #: A symbolic shape: each entry is an int, a size name ("n"), or a product of size names ("c*h*w").
 Shape = tuple[int | str, ...]
 
-#: Sizes drawn for a size name unless the spec says otherwise. Small, and few, on purpose: JAX compiles
-#: once per new shape (~0.1 s), so shapes are drawn from a bounded set and reused across examples. 1 is
-#: in (batch of one, single feature: where broadcasting and reshape bugs hide) and the rest are distinct
-#: primes-or-close so that no two axes are accidentally equal and a missing transpose changes the shape.
+#: Sizes drawn for a size name unless the spec says otherwise. Small on purpose. 1 is in (batch of one,
+#: single feature: where broadcasting and reshape bugs hide) and the rest are distinct primes-or-close so
+#: that no two axes are accidentally equal and a missing transpose changes the shape.
 DEFAULT_SIZES: tuple[int, ...] = (1, 2, 3, 5)
+
+#: How many distinct layouts (an assignment of sizes, plus a choice among each input's alternative
+#: shapes) one Hypothesis run of one layer draws from. JAX compiles once per new shape (~0.1-0.5 s), so
+#: values vary freely but shapes come from a bounded, deterministic set (see strategies.layouts).
+DEFAULT_LAYOUTS = 4
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,33 @@ def size_names(shape: Shape) -> list[str]:
     return [p.strip() for d in shape if isinstance(d, str) for p in d.split("*")]
 
 
+@dataclass(frozen=True)
+class Convention:
+    """What a layer does at one of its non-differentiable points (a kink or a tie), and what each
+    framework does there.
+
+    where: the point, in words ("x = 0"). reference / torch / jax: the derivative each takes there.
+    agree: the oracles whose derivative there equals the reference's. The gate puts inputs exactly on
+      the point and checks those oracles as usual; for the others it requires the documented difference
+      to show up, and records it as a convention difference (not a failure, not a skip).
+    input: which input is put on the point.
+    points: elementwise kinks: a random non-empty subset of the entries is set exactly to these values.
+    grid: ties: every entry of `input` is drawn from this small set instead, so maxima repeat.
+    """
+
+    where: str
+    reference: str
+    torch: str
+    jax: str
+    agree: tuple[str, ...] = ("torch", "jax")
+    input: str = "x"
+    points: tuple[float, ...] = (0.0,)
+    grid: tuple[float, ...] = ()
+
+    def describe(self) -> str:
+        return f"{self.where}: reference {self.reference}; PyTorch {self.torch}; JAX {self.jax}"
+
+
 @dataclass
 class LayerSpec:
     """Everything the harness needs to check one layer.
@@ -91,6 +122,8 @@ class LayerSpec:
     sizes: size name -> values to draw from (default DEFAULT_SIZES).
     domain: value domain of float inputs and params (Arg.domain overrides per input).
     kinks: the layer's convention at its non-differentiable points, in words (shown in the report).
+    conventions: the same, checked: one Convention per kink or tie, exercised on purpose by the gate.
+    layouts: how many distinct shape layouts a run draws from (DEFAULT_LAYOUTS; 0 = draw freely).
     tolerances: overrides of the tolerance table, keyed (dtype, oracle kind, stage kind); say why in
       tolerance_reason.
     """
@@ -107,6 +140,8 @@ class LayerSpec:
     domain: Domain = Domain()
     param_domain: Domain = Domain(-2.0, 2.0)
     kinks: str = "none (smooth)"
+    conventions: tuple[Convention, ...] = ()
+    layouts: int = DEFAULT_LAYOUTS
     tolerances: dict[tuple[str, str, str], Tol] = field(default_factory=dict)
     tolerance_reason: str = ""
     doc: str = ""
@@ -121,6 +156,9 @@ class LayerSpec:
         names = [a.name for a in self.inputs] + list(self.params)
         if len(set(names)) != len(names):
             raise ValueError(f"layer spec {self.name!r}: input and parameter names must be distinct: {names}")
+        for c in self.conventions:
+            if c.input not in [a.name for a in self.inputs if a.kind == "float"]:
+                raise ValueError(f"layer spec {self.name!r}: convention at {c.where!r} names no float input {c.input!r}")
 
     @property
     def diff_inputs(self) -> list[str]:

@@ -6,6 +6,8 @@ kinks unless a test aims at the kink on purpose.
 """
 from __future__ import annotations
 
+import os
+import random
 import sys
 from dataclasses import dataclass, field
 
@@ -13,7 +15,7 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from .spec import Arg, Domain, LayerSpec, resolve
+from .spec import Arg, Convention, Domain, LayerSpec, resolve
 
 DTYPES = ("float64", "float32")
 
@@ -86,13 +88,66 @@ def float_arrays(dtype: str, shape: tuple[int, ...], domain: Domain) -> st.Searc
     )
 
 
+#: Seeds the layout set. The gate uses 0 (the same shapes every run); soak runs vary it
+#: (ORACLE_LAYOUT_SEED) so that different seeds also see different shapes.
+LAYOUT_SEED = int(os.environ.get("ORACLE_LAYOUT_SEED", "0"))
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The shapes of one example: a size per size name, and which alternative shape each input takes."""
+
+    sizes: tuple[tuple[str, int], ...]
+    choice: tuple[tuple[str, int], ...]
+
+
+def layouts(spec: LayerSpec, seed: int | None = None) -> list[Layout]:
+    """The bounded, deterministic set of layouts a run of `spec` draws from.
+
+    Layout 0 (where Hypothesis shrinks to) gives the size names distinct values > 1 where the pools allow,
+    so a missing transpose or a wrong reduction axis changes a shape; layout 1 takes every pool's smallest
+    value (batch of one, single feature: where broadcasting bugs hide); the rest are random, seeded by
+    the layer's name and LAYOUT_SEED so every run of the gate sees the same ones.
+    """
+    rng = random.Random(f"{spec.name}:{LAYOUT_SEED if seed is None else seed}")
+    names = spec.size_names()
+    pools = {n: tuple(spec.size_pool(n)) for n in names}
+    multi = [a for a in spec.inputs if len(a.shapes()) > 1]
+    out: list[Layout] = []
+
+    def add(sizes: dict[str, int], choice: dict[str, int]) -> None:
+        lay = Layout(tuple(sorted(sizes.items())), tuple(sorted(choice.items())))
+        if lay not in out:
+            out.append(lay)
+
+    distinct, used = {}, set()
+    for n in names:
+        big = [v for v in pools[n] if v > 1] or list(pools[n])
+        fresh = [v for v in big if v not in used] or big
+        distinct[n] = fresh[0]
+        used.add(fresh[0])
+    add(distinct, {a.name: 0 for a in multi})
+    add({n: min(p) for n, p in pools.items()}, {a.name: rng.randrange(len(a.shapes())) for a in multi})
+    for _ in range(50 * max(spec.layouts, 1)):
+        if len(out) >= spec.layouts:
+            break
+        add({n: rng.choice(p) for n, p in pools.items()}, {a.name: rng.randrange(len(a.shapes())) for a in multi})
+    return out[: max(spec.layouts, 1)]
+
+
 @st.composite
-def sizes_for(draw, spec: LayerSpec) -> dict[str, int]:
-    return {name: draw(st.sampled_from(spec.size_pool(name))) for name in spec.size_names()}
+def layout_for(draw, spec: LayerSpec) -> tuple[dict[str, int], dict[str, int]]:
+    """(sizes, alternative choice per input): from the layout set, or freely when spec.layouts == 0."""
+    if spec.layouts == 0 or os.environ.get("ORACLE_LAYOUTS") == "free":
+        sizes = {name: draw(st.sampled_from(spec.size_pool(name))) for name in spec.size_names()}
+        choice = {a.name: draw(st.integers(0, len(a.shapes()) - 1)) for a in spec.inputs}
+        return sizes, choice
+    lay = draw(st.sampled_from(layouts(spec)))
+    return dict(lay.sizes), dict(lay.choice)
 
 
-def _arg_values(draw, arg: Arg, spec: LayerSpec, dtype: str, sizes: dict[str, int]) -> np.ndarray:
-    shape = resolve(draw(st.sampled_from(arg.shapes())), sizes)
+def _arg_values(draw, arg: Arg, spec: LayerSpec, dtype: str, sizes: dict[str, int], choice: int = 0) -> np.ndarray:
+    shape = resolve(arg.shapes()[choice], sizes)
     if arg.kind == "float":
         return draw(float_arrays(dtype, shape, arg.domain or spec.domain))
     classes = sizes[arg.classes] if isinstance(arg.classes, str) else arg.classes
@@ -105,15 +160,39 @@ def _arg_values(draw, arg: Arg, spec: LayerSpec, dtype: str, sizes: dict[str, in
 
 @st.composite
 def cases(draw, spec: LayerSpec, dtype: str, sizes: dict[str, int] | None = None) -> Case:
-    """A whole example for `spec`: sizes, then inputs and parameters, then the cotangent's seed."""
-    sizes = sizes or draw(sizes_for(spec))
-    inputs = {a.name: _arg_values(draw, a, spec, dtype, sizes) for a in spec.inputs}
+    """A whole example for `spec`: a layout, then inputs and parameters, then the cotangent's seed."""
+    if sizes is None:
+        sizes, choice = draw(layout_for(spec))
+    else:
+        choice = {a.name: draw(st.integers(0, len(a.shapes()) - 1)) for a in spec.inputs}
+    inputs = {a.name: _arg_values(draw, a, spec, dtype, sizes, choice.get(a.name, 0)) for a in spec.inputs}
     params = {
         name: draw(float_arrays(dtype, resolve(shape, sizes), spec.param_domain))
         for name, shape in spec.params.items()
     }
     seed = draw(st.integers(0, 2**32 - 1))
     return Case(spec.name, dtype, sizes, inputs, params, seed)
+
+
+@st.composite
+def kink_cases(draw, spec: LayerSpec, convention: Convention, dtype: str) -> Case:
+    """An example with `convention.input` exactly on the layer's kink (or full of ties), on purpose.
+
+    points: a random non-empty subset of the entries is set exactly to a kink value.
+    grid: every entry is drawn from the small grid, so equal maxima (ties) are common.
+    """
+    case = draw(cases(spec, dtype))
+    x = np.array(case.inputs[convention.input], copy=True)
+    if convention.grid:
+        x = draw(hnp.arrays(x.dtype, x.shape, elements=st.sampled_from(convention.grid)))
+    elif x.size:
+        on = draw(hnp.arrays(np.bool_, x.shape, elements=st.booleans()))
+        on.flat[draw(st.integers(0, x.size - 1))] = True  # at least one entry on the kink
+        vals = draw(hnp.arrays(x.dtype, x.shape, elements=st.sampled_from(convention.points)))
+        x = np.where(on, vals, x).astype(x.dtype)
+    case.inputs[convention.input] = x
+    case.note = f"on purpose at {convention.where}"
+    return case
 
 
 def cotangent(shape: tuple[int, ...], dtype: str, seed: int) -> np.ndarray:

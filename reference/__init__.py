@@ -19,3 +19,17 @@ __all__ = [
     "SoftmaxWithLoss", "cross_entropy_error", "d_mean_squared_error", "d_relu", "d_sigmoid", "log_softmax",
     "mean_squared_error", "numerical_gradient", "relu", "sigmoid", "softmax", "unbroadcast",
 ]
+
+# The layer zoo, one module per family (each module lists its layers in __all__).
+from . import activations, attention, conv, losses, misc, norm, recurrent, structure  # noqa: E402
+from .activations import *  # noqa: E402,F401,F403
+from .attention import *  # noqa: E402,F401,F403
+from .conv import *  # noqa: E402,F401,F403
+from .losses import *  # noqa: E402,F401,F403
+from .misc import *  # noqa: E402,F401,F403
+from .norm import *  # noqa: E402,F401,F403
+from .recurrent import *  # noqa: E402,F401,F403
+from .structure import *  # noqa: E402,F401,F403
+
+for _m in (activations, attention, conv, losses, misc, norm, recurrent, structure):
+    __all__ += _m.__all__

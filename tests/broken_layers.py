@@ -55,7 +55,7 @@ class AddLayerNoUnbroadcast(R.AddLayer):
         return dout, dout  # broadcasting not summed back
 
 
-def _broken(base: str, name: str, make):
+def broken_spec(base: str, name: str, make):
     return replace(REGISTRY[base], name=name, make=make)
 
 
@@ -63,37 +63,37 @@ ALL = ("torch", "jax", "numerical")
 
 BROKEN = {
     "affine_dW_missing_transpose": (
-        _broken("affine", "affine_dW_missing_transpose", lambda p: AffineNoTransposeDW(p["W"], p["b"])),
+        broken_spec("affine", "affine_dW_missing_transpose", lambda p: AffineNoTransposeDW(p["W"], p["b"])),
         "float64", [(o, "grad_W") for o in ALL],
     ),
     "affine_db_wrong_axis": (
-        _broken("affine", "affine_db_wrong_axis", lambda p: AffineBiasWrongAxis(p["W"], p["b"])),
+        broken_spec("affine", "affine_db_wrong_axis", lambda p: AffineBiasWrongAxis(p["W"], p["b"])),
         "float64", [(o, "grad_b") for o in ALL],
     ),
     "affine_dx_off_by_1.001": (
-        _broken("affine", "affine_dx_off_by_1.001", lambda p: AffineOffByTiny(p["W"], p["b"])),
+        broken_spec("affine", "affine_dx_off_by_1.001", lambda p: AffineOffByTiny(p["W"], p["b"])),
         "float64", [(o, "grad_x") for o in ALL],
     ),
     "sigmoid_deriv_from_input": (
-        _broken("sigmoid", "sigmoid_deriv_from_input", lambda p: SigmoidDerivFromInput()),
+        broken_spec("sigmoid", "sigmoid_deriv_from_input", lambda p: SigmoidDerivFromInput()),
         "float64", [(o, "grad_x") for o in ALL],
     ),
     "softmax_with_loss_no_batch_divide": (
-        _broken("softmax_with_loss", "softmax_with_loss_no_batch_divide", lambda p: SoftmaxWithLossNoBatchDivide()),
+        broken_spec("softmax_with_loss", "softmax_with_loss_no_batch_divide", lambda p: SoftmaxWithLossNoBatchDivide()),
         "float64", [(o, "grad_x") for o in ALL],
     ),
     "mul_gradients_swapped": (
-        _broken("mul", "mul_gradients_swapped", lambda p: MulLayerSwapped()),
+        broken_spec("mul", "mul_gradients_swapped", lambda p: MulLayerSwapped()),
         "float64", [(o, s) for o in ALL for s in ("grad_x", "grad_y")],
     ),
     "add_no_unbroadcast": (
-        _broken("add", "add_no_unbroadcast", lambda p: AddLayerNoUnbroadcast()),
+        broken_spec("add", "add_no_unbroadcast", lambda p: AddLayerNoUnbroadcast()),
         # which of x and y is broadcast in the first failing example is Hypothesis's choice: either stage
         "float64", [((o, "grad_x"), (o, "grad_y")) for o in ALL],
     ),
     # the same 0.1% bug must also be caught in float32 (rtol 1e-5 there)
     "affine_dx_off_by_1.001_float32": (
-        _broken("affine", "affine_dx_off_by_1.001_f32", lambda p: AffineOffByTiny(p["W"], p["b"])),
+        broken_spec("affine", "affine_dx_off_by_1.001_f32", lambda p: AffineOffByTiny(p["W"], p["b"])),
         "float32", [(o, "grad_x") for o in ALL],
     ),
 }

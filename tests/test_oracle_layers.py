@@ -18,8 +18,26 @@ CASES = [
 ]
 
 
+# Kinks and ties, on purpose: inputs exactly on each declared non-differentiable point, against each
+# framework; e.g. `leaky_relu-jax-float64-kink_x=0` passes when JAX differs exactly as documented.
+KINKS = [
+    pytest.param(spec, conv, oracle, dtype, id=f"{name}-{oracle}-{dtype}-kink_{conv.where.replace(' ', '')}")
+    for name, spec in REGISTRY.items()
+    for conv in spec.conventions
+    for dtype in DTYPES
+    for oracle in ("torch", "jax")
+]
+
+
 @pytest.mark.oracle
 @pytest.mark.parametrize("spec, oracle, dtype, stage", CASES)
 def test_oracle(spec, oracle, dtype, stage, oracle_check):
     result = oracle_check(spec, dtype)
     result.assert_stage(oracle, stage)
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("spec, conv, oracle, dtype", KINKS)
+def test_oracle_at_kink(spec, conv, oracle, dtype, oracle_check):
+    result = oracle_check(spec, dtype, conv)
+    result.assert_convention(oracle)

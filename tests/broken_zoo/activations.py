@@ -1,0 +1,2 @@
+"""Deliberately broken activations layers (format: see tests/broken_layers.py)."""
+BROKEN: dict = {}

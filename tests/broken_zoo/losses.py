@@ -1,0 +1,2 @@
+"""Deliberately broken losses layers (format: see tests/broken_layers.py)."""
+BROKEN: dict = {}

@@ -1,0 +1,2 @@
+"""Deliberately broken recurrent layers (format: see tests/broken_layers.py)."""
+BROKEN: dict = {}
