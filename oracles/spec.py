@@ -23,12 +23,18 @@ DEFAULT_LAYOUTS = 4
 
 @dataclass(frozen=True)
 class Domain:
-    """Where input values are drawn: [low, high], kept `margin` away from each point in `kinks`."""
+    """Where input values are drawn: [low, high], kept `margin` away from each point in `kinks`.
+
+    spacing > 0: the values of one array are distinct multiples of `spacing` (exact in float32 for a
+    power-of-two spacing), so no two entries tie or sit within a finite-difference step of each other:
+    for layers whose gradient jumps at ties (max pooling), whose ties are tested on purpose instead.
+    """
 
     low: float = -4.0
     high: float = 4.0
     kinks: tuple[float, ...] = ()
     margin: float = 0.0
+    spacing: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -121,6 +127,8 @@ class LayerSpec:
       written once against an array namespace, used for whichever framework has no function of its own.
     sizes: size name -> values to draw from (default DEFAULT_SIZES).
     domain: value domain of float inputs and params (Arg.domain overrides per input).
+    dtype_domains: per-dtype domain of float inputs, overriding `domain` (e.g. logits up to +-1e3 in
+      float64 but +-80 in float32, where exp overflows sooner). Arg.domain still wins.
     kinks: the layer's convention at its non-differentiable points, in words (shown in the report).
     conventions: the same, checked: one Convention per kink or tie, exercised on purpose by the gate.
     layouts: how many distinct shape layouts a run draws from (DEFAULT_LAYOUTS; 0 = draw freely).
@@ -138,6 +146,7 @@ class LayerSpec:
     config: dict[str, Any] = field(default_factory=dict)
     sizes: dict[str, tuple[int, ...]] = field(default_factory=dict)
     domain: Domain = Domain()
+    dtype_domains: dict[str, Domain] = field(default_factory=dict)
     param_domain: Domain = Domain(-2.0, 2.0)
     kinks: str = "none (smooth)"
     conventions: tuple[Convention, ...] = ()

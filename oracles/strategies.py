@@ -6,6 +6,7 @@ kinks unless a test aims at the kink on purpose.
 """
 from __future__ import annotations
 
+import math
 import os
 import random
 import sys
@@ -83,6 +84,12 @@ def keep_off_kinks(x: np.ndarray, domain: Domain) -> np.ndarray:
 
 
 def float_arrays(dtype: str, shape: tuple[int, ...], domain: Domain) -> st.SearchStrategy[np.ndarray]:
+    if domain.spacing > 0:
+        lo, hi = math.ceil(domain.low / domain.spacing), math.floor(domain.high / domain.spacing)
+        if hi - lo + 1 < math.prod(shape):
+            raise ValueError(f"domain {domain} has fewer than {math.prod(shape)} distinct multiples of its spacing")
+        ints = hnp.arrays(np.int64, shape, elements=st.integers(lo, hi), unique=True)
+        return ints.map(lambda k: keep_off_kinks((k * domain.spacing).astype(dtype), domain))
     return hnp.arrays(np.dtype(dtype), shape, elements=floats(dtype, domain)).map(
         lambda a: keep_off_kinks(a, domain)
     )
@@ -149,7 +156,7 @@ def layout_for(draw, spec: LayerSpec) -> tuple[dict[str, int], dict[str, int]]:
 def _arg_values(draw, arg: Arg, spec: LayerSpec, dtype: str, sizes: dict[str, int], choice: int = 0) -> np.ndarray:
     shape = resolve(arg.shapes()[choice], sizes)
     if arg.kind == "float":
-        return draw(float_arrays(dtype, shape, arg.domain or spec.domain))
+        return draw(float_arrays(dtype, shape, arg.domain or spec.dtype_domains.get(dtype, spec.domain)))
     classes = sizes[arg.classes] if isinstance(arg.classes, str) else arg.classes
     if arg.kind == "index":
         return draw(hnp.arrays(np.int64, shape, elements=st.integers(0, classes - 1)))
