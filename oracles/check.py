@@ -115,6 +115,7 @@ def evaluate_case(
 
     # --- oracles and comparisons ---
     comps: list[Comparison] = []
+    answers: dict[tuple[str, str], np.ndarray] = {}  # (oracle, stage) -> what that oracle said
     for oracle in oracles:
         if oracle == "jax" and not jax_compile and not jax_is_warm(spec, case):
             continue
@@ -135,6 +136,8 @@ def evaluate_case(
                 expected = outcome.output
             else:
                 expected = outcome.grads[stage[5:]]
+            if expected is not None:
+                answers[(oracle, stage)] = np.asarray(expected)
             tol = tolerance_for(case.dtype, oracle, stage, spec.tolerances)
             meta = dict(layer=spec.name, dtype=case.dtype, stage=stage, oracle=oracle, shapes=shapes, example=example)
             if expected is None:
@@ -146,7 +149,25 @@ def evaluate_case(
                 c.note = "; ".join(stage_notes[stage] + ([c.note] if c.note else []))
             c.seconds = outcome.seconds if outcome is not None else 0.0
             comps.append(c)
+    _oracle_agreement(comps, answers)
     return comps
+
+
+def _oracle_agreement(comps: list[Comparison], answers: dict) -> None:
+    """Oracle against oracle, for the report's agreement matrix: extra["vs"][other] = max |this - other|
+    (on the oracle's comparison of the same stage; each pair once)."""
+    order = {o: i for i, o in enumerate(ORACLES)}
+    for c in comps:
+        mine = answers.get((c.oracle, c.stage))
+        if mine is None:
+            continue
+        vs = {}
+        for (o, s), theirs in answers.items():
+            if s == c.stage and order.get(o, 99) > order.get(c.oracle, 99) and theirs.shape == mine.shape:
+                d = np.abs(mine.astype(np.float64) - theirs.astype(np.float64))
+                vs[o] = float(d.max()) if d.size else 0.0
+        if vs:
+            c.extra["vs"] = vs
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """python -m reports [RECORDS] [-o OUT] [--baseline SUMMARY.json]
 
-Reads the records of the latest `pytest -m oracle` run (default build/oracle/records), writes report.md
-and summary.json into OUT (default build/oracle/report), prints their paths and a one-line verdict.
+Reads the records of the latest `pytest -m oracle` run (default build/oracle/records), writes report.md,
+report.html and summary.json into OUT (default build/oracle/report), prints their paths and a one-line verdict.
 """
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
         except (OSError, json.JSONDecodeError) as e:
             print(f"error: baseline {args.baseline}: {e}", file=sys.stderr)
             return 2
-    paths = write(summary, Path(args.out), regressions, warnings)
+    paths = write(summary, Path(args.out), regressions, warnings, rows)
     t = summary["totals"]
     verdict = "PASS" if t["failed"] == 0 else f"FAIL: {t['failed']} failed comparison(s)"
     print(f"{verdict}: {t['comparisons']} comparisons, {t['layers']} layers, dtypes {', '.join(t['dtypes'])}, oracles {', '.join(t['oracles'])}")
@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{len(regressions)} regression(s) against the baseline:")
         for r in regressions:
             print(f"  {r}")
-    print(f"report: {paths['md']}\nsummary: {paths['json']}")
+    print(f"report: {paths['md']}\nreport (HTML, self-contained): {paths['html']}\nsummary: {paths['json']}")
     return 1 if (t["failed"] or regressions) else 0
 
 
