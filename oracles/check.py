@@ -112,6 +112,9 @@ def evaluate_case(
                         par_grads[p] = getattr(layer, "d" + p)
 
     reference = {"forward": out, **{f"grad_{k}": v for k, v in in_grads.items()}, **{f"grad_{k}": v for k, v in par_grads.items()}}
+    if layer is not None and not any(stage_notes.values()):
+        for stage, text in _hygiene(spec, case, ct, layer, reference).items():
+            note([stage], text)
 
     # --- oracles and comparisons ---
     comps: list[Comparison] = []
@@ -151,6 +154,70 @@ def evaluate_case(
             comps.append(c)
     _oracle_agreement(comps, answers)
     return comps
+
+
+def _reference_pass(spec: LayerSpec, layer, inputs: dict, ct: np.ndarray) -> dict[str, object]:
+    """forward + backward of `layer` on copies of `inputs` and `ct`: every stage's value."""
+    out = layer.forward(*[np.array(inputs[a.name], copy=True) for a in spec.inputs])
+    g = layer.backward(np.array(ct, copy=True))
+    in_grads, _ = _normalize_input_grads(spec, g)
+    vals = {"forward": out, **{f"grad_{k}": v for k, v in in_grads.items()}}
+    vals.update({f"grad_{p}": getattr(layer, "d" + p, None) for p in spec.params})
+    return vals
+
+
+def _differences(spec: LayerSpec, dtype: str, a: dict, b: dict) -> dict[str, float]:
+    """Stages where a and b disagree beyond the exact-oracle tolerance: stage -> max |a - b|."""
+    out = {}
+    for stage, va in a.items():
+        vb = b.get(stage)
+        try:
+            va, vb = np.asarray(va, dtype=np.float64), np.asarray(vb, dtype=np.float64)
+        except (TypeError, ValueError):
+            continue
+        if va.shape != vb.shape:
+            out[stage] = math.inf
+            continue
+        tol = tolerance_for(dtype, "torch", stage, spec.tolerances)
+        if not np.allclose(va, vb, atol=tol.atol, rtol=tol.rtol, equal_nan=True):
+            out[stage] = float(np.max(np.abs(va - vb)))
+    return out
+
+
+def _second_input(spec: LayerSpec, case: Case) -> dict[str, np.ndarray]:
+    """A different input of the same shapes and domain: each float input's values rolled by one place
+    (a permutation, so bounds, kink margins and tie-free spacing all still hold)."""
+    out = {}
+    for a in spec.inputs:
+        v = np.asarray(case.inputs[a.name])
+        out[a.name] = np.roll(v.reshape(-1), 1).reshape(v.shape) if a.kind == "float" else v
+    return out
+
+
+def _hygiene(spec: LayerSpec, case: Case, ct: np.ndarray, layer, reference: dict) -> dict[str, str]:
+    """Two checks no oracle can make, each a plain reference-against-reference comparison:
+
+    - nondeterminism: a fresh instance given the same input and cotangent must give the same results;
+    - stale state: the instance just used, given a second input and cotangent, must give what a fresh
+      instance gives for them (catches caches filled once, gradients accumulated across calls with +=).
+    """
+    notes: dict[str, str] = {}
+    try:
+        again = _reference_pass(spec, spec.make({k: np.array(v, copy=True) for k, v in case.params.items()}, **spec.config), case.inputs, ct)
+        for stage, d in _differences(spec, case.dtype, reference, again).items():
+            notes[stage] = (f"nondeterministic: a second identical call (fresh instance, same input and cotangent) "
+                            f"gave a different {stage} (max difference {d:.3g})")
+        x2 = _second_input(spec, case)
+        ct2 = cotangent(np.shape(ct), case.dtype, (case.seed + 1) % 2**32)
+        reused = _reference_pass(spec, layer, x2, ct2)
+        fresh = _reference_pass(spec, spec.make({k: np.array(v, copy=True) for k, v in case.params.items()}, **spec.config), x2, ct2)
+        for stage, d in _differences(spec, case.dtype, fresh, reused).items():
+            notes.setdefault(stage, f"stale state: the same instance used again on a second input gave a {stage} that differs "
+                                    f"from a fresh instance's by {d:.3g} (state kept from the first call?)")
+    except Exception as e:  # a layer that cannot be called twice is broken in its own way
+        for stage in spec.stages():
+            notes.setdefault(stage, f"calling the layer a second time raised {_short_exc(e)}")
+    return notes
 
 
 def _oracle_agreement(comps: list[Comparison], answers: dict) -> None:

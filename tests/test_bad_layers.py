@@ -56,6 +56,35 @@ class TooManyGradsMul(R.MulLayer):
         return dx, dy, dx
 
 
+class CachesOnceAffine(R.Affine):
+    """Keeps the first input it ever saw: the second call's dW is computed from stale x."""
+
+    def forward(self, x):
+        if getattr(self, "x_first", None) is None:
+            self.x_first = x
+        out = super().forward(x)
+        self.x = self.x_first
+        return out
+
+
+class AccumulatingAffine(R.Affine):
+    """dW += instead of dW =: right on the first backward only."""
+
+    def backward(self, dout):
+        prev = getattr(self, "dW", None)
+        dx = super().backward(dout)
+        if prev is not None:
+            self.dW = self.dW + prev
+        return dx
+
+
+class NoisySigmoid(R.Sigmoid):
+    """Backward with a little randomness (an unseeded dropout-like effect): calls do not repeat."""
+
+    def backward(self, dout):
+        return super().backward(dout) * (1 + 1e-3 * np.random.default_rng().random())
+
+
 def _spec(base, name, make):
     return replace(REGISTRY[base], name=name, make=make)
 
@@ -67,6 +96,9 @@ BAD = {
     "raises_in_backward": (_spec("relu", "bad_raise", lambda p: RaisingRelu()), "grad_x", "backward raised ValueError: operands could not be broadcast"),
     "mutates_dout": (_spec("relu", "bad_book_relu", lambda p: BookRelu()), "grad_x", "backward mutated dout in place"),
     "mutates_input": (_spec("relu", "bad_mutates_input", lambda p: InputMutatingRelu()), "forward", "forward mutated its input(s) ['x'] in place"),
+    "stale_cached_input": (_spec("affine", "bad_stale", lambda p: CachesOnceAffine(p["W"], p["b"])), "grad_W", "stale state: the same instance used again"),
+    "accumulates_dW": (_spec("affine", "bad_accumulate", lambda p: AccumulatingAffine(p["W"], p["b"])), "grad_W", "stale state"),
+    "nondeterministic_backward": (_spec("sigmoid", "bad_noisy", lambda p: NoisySigmoid()), "grad_x", "nondeterministic: a second identical call"),
     "too_many_gradients": (_spec("mul", "bad_grad_count", lambda p: TooManyGradsMul()), "grad_x", "backward returned 3 gradient(s) but the layer has 2"),
 }
 
