@@ -6,6 +6,7 @@ from typing import Any, Callable, Sequence
 
 from .backends import ORACLES
 from .check import CheckResult, OracleMismatch, run_check
+from .options import OPTIONS
 from .spec import Arg, Domain, Float, LayerSpec, Shape
 from .strategies import DTYPES
 
@@ -44,8 +45,8 @@ def check_layer(
     torch_fn: Callable | None = None,
     jax_fn: Callable | None = None,
     name: str = "custom",
-    dtypes: Sequence[str] = DTYPES,
-    oracles: Sequence[str] = ORACLES,
+    dtypes: Sequence[str] | None = None,
+    oracles: Sequence[str] | None = None,
     max_examples: int | None = None,
     sizes: dict[str, tuple[int, ...]] | None = None,
     domain: Domain | None = None,
@@ -58,7 +59,9 @@ def check_layer(
     `make(params)` builds the layer from a dict of parameter arrays; `inputs` and `params` give symbolic
     shapes (size names are drawn by Hypothesis); the math is `fn(xp, *inputs, **params)` written once for
     an array namespace (run under array-api-compat's torch and under jax.numpy), or `torch_fn`/`jax_fn`.
-    Every comparison goes to the active records file unless `record=False`.
+    Every comparison goes to the active records file unless `record=False`. `dtypes`, `oracles` and
+    `max_examples` default to the pytest options --oracle-dtypes / --oracle-oracles / --oracle-examples
+    when given, else both dtypes, all three oracles and the Hypothesis profile's number of examples.
 
     >>> import numpy as np
     >>> class Scale:                       # out = x * s, with a trainable s
@@ -77,8 +80,12 @@ def check_layer(
         sizes=dict(sizes or {}), domain=domain or Domain(), config=dict(config or {}), **spec_kw,
     )
     report = LayerReport(name)
+    dtypes = tuple(dtypes) if dtypes is not None else tuple(d for d in DTYPES if OPTIONS.dtype_selected(d))
+    oracles = tuple(oracles) if oracles is not None else tuple(o for o in ORACLES if OPTIONS.oracle_selected(o))
+    if max_examples is None:
+        max_examples = OPTIONS.max_examples
     for dtype in dtypes:
-        report.results[dtype] = run_check(spec, dtype, tuple(oracles), max_examples=max_examples, record=record)
+        report.results[dtype] = run_check(spec, dtype, oracles, max_examples=max_examples, record=record)
     return report
 
 

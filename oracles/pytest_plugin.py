@@ -18,13 +18,26 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--oracle-records", default=os.environ.get("ORACLE_RECORDS", str(records.DEFAULT_DIR)),
                 help="folder for the JSON-lines records of every comparison (default: %(default)s)")
     g.addoption("--oracle-no-records", action="store_true", help="write no records")
+    g.addoption("--oracle-oracles", default=os.environ.get("ORACLE_ORACLES"),
+                help="comma-separated oracles to run: torch,jax,numerical (default: all)")
+    g.addoption("--oracle-dtypes", default=os.environ.get("ORACLE_DTYPES"),
+                help="comma-separated dtypes to check: float64,float32 (default: both)")
+    g.addoption("--oracle-examples", type=int, default=None,
+                help="examples per layer and dtype (default: the Hypothesis profile's max_examples)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "oracle: a gradient check against the PyTorch, JAX and numerical oracles")
     from . import profiles
+    from .options import OPTIONS, parse_list
 
     profiles.register()
+    try:
+        OPTIONS.oracles = parse_list(config.getoption("oracle_oracles"), ("torch", "jax", "numerical"), "oracle(s)")
+        OPTIONS.dtypes = parse_list(config.getoption("oracle_dtypes"), ("float64", "float32"), "dtype(s)")
+    except ValueError as e:
+        raise pytest.UsageError(f"--oracle-oracles/--oracle-dtypes: {e}") from None
+    OPTIONS.max_examples = config.getoption("oracle_examples")
     if config.getoption("oracle_no_records"):
         return
     directory = Path(config.getoption("oracle_records"))
@@ -38,16 +51,24 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(scope="session")
 def oracle_check():
-    """`oracle_check(spec, dtype, convention=None)` -> CheckResult, computed once per session and reused
-    by every test that views one (oracle, stage) of it. With a convention, the run sits on that kink."""
+    """`oracle_check(spec, dtype, convention=None, oracle=None)` -> CheckResult, computed once per session
+    and reused by every test that views one (oracle, stage) of it. With a convention, the run sits on that
+    kink. A test for a dtype or oracle left out by --oracle-dtypes / --oracle-oracles is skipped."""
+    from .backends import ORACLES
     from .check import run_check
+    from .options import OPTIONS
 
     cache = {}
 
-    def get(spec, dtype, convention=None):
+    def get(spec, dtype, convention=None, oracle=None):
+        if not OPTIONS.dtype_selected(dtype):
+            pytest.skip(f"dtype {dtype} not selected (--oracle-dtypes)")
+        if oracle is not None and not OPTIONS.oracle_selected(oracle):
+            pytest.skip(f"oracle {oracle} not selected (--oracle-oracles)")
         key = (id(spec), dtype, id(convention))
         if key not in cache:
-            cache[key] = run_check(spec, dtype, convention=convention)
+            chosen = tuple(o for o in ORACLES if OPTIONS.oracle_selected(o))
+            cache[key] = run_check(spec, dtype, chosen, max_examples=OPTIONS.max_examples, convention=convention)
         return cache[key]
 
     return get

@@ -32,12 +32,12 @@ KINKS = [
 @pytest.mark.oracle
 @pytest.mark.parametrize("spec, oracle, dtype, stage", CASES)
 def test_oracle(spec, oracle, dtype, stage, oracle_check):
-    result = oracle_check(spec, dtype)
+    result = oracle_check(spec, dtype, oracle=oracle)
     result.assert_stage(oracle, stage)
 
 
 @pytest.mark.oracle
 @pytest.mark.parametrize("spec, conv, oracle, dtype", KINKS)
 def test_oracle_at_kink(spec, conv, oracle, dtype, oracle_check):
-    result = oracle_check(spec, dtype, conv)
+    result = oracle_check(spec, dtype, conv, oracle=oracle)
     result.assert_convention(oracle)
