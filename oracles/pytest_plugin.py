@@ -10,7 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from . import records
+from . import profiles, records
+
+# Registered at import, before any pytest_configure: Hypothesis's own plugin loads `--hypothesis-profile`
+# in its pytest_configure, so `--hypothesis-profile=ci` works in any repository that installs this
+# package. Registering names changes nothing else; a conftest that registers the same names wins.
+profiles.register()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -28,10 +33,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "oracle: a gradient check against the PyTorch, JAX and numerical oracles")
-    from . import profiles
     from .options import OPTIONS, parse_list
 
-    profiles.register()
     try:
         OPTIONS.oracles = parse_list(config.getoption("oracle_oracles"), ("torch", "jax", "numerical"), "oracle(s)")
         OPTIONS.dtypes = parse_list(config.getoption("oracle_dtypes"), ("float64", "float32"), "dtype(s)")
