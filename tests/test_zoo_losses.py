@@ -81,3 +81,20 @@ def test_nll_gradient_sits_on_the_true_class_only():
 def test_mse_loss_rejects_an_unknown_reduction():
     with pytest.raises(ValueError, match="reduction"):
         R.MSELoss("none")
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("name, key", [("huber_loss", "delta"), ("smooth_l1_loss", "beta")])
+def test_central_differences_straddling_the_seam_stay_in_tolerance(name, key, dtype):
+    """The worst case the gate can draw: |y| = 4 (the largest step, h = 4e-6) with y - t on the seam.
+    Central differences there see the jump of the second derivative, an error of h / (4 * seam)
+    relative to the gradient; with seam >= 1.5 that must still pass every oracle."""
+    from oracles import Case
+    from oracles.check import evaluate_case
+
+    seam = REGISTRY[name].config[key]
+    y = np.array([[4.0, -4.0, seam]], dtype=dtype)
+    t = np.array([[4.0 - seam, -4.0 + seam, 0.0]], dtype=dtype)
+    case = Case(layer=name, dtype=dtype, sizes={"n": 1, "m": 3}, inputs={"y": y, "t": t}, params={}, seed=3)
+    comps = evaluate_case(REGISTRY[name], case)
+    assert comps and all(c.passed for c in comps), "\n".join(c.message() for c in comps if not c.passed)
