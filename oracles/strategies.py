@@ -133,12 +133,17 @@ def layouts(spec: LayerSpec, seed: int | None = None) -> list[Layout]:
         fresh = [v for v in big if v not in used] or big
         distinct[n] = fresh[0]
         used.add(fresh[0])
+    def cycle(k: int) -> dict[str, int]:
+        # layout k takes alternative k (mod count) of the first multi-shape input, and a different phase
+        # for the others: every alternative shape of every input appears once there are enough layouts
+        return {a.name: (k * (i + 1) + i) % len(a.shapes()) for i, a in enumerate(multi)}
+
     add(distinct, {a.name: 0 for a in multi})
-    add({n: min(p) for n, p in pools.items()}, {a.name: rng.randrange(len(a.shapes())) for a in multi})
-    for _ in range(50 * max(spec.layouts, 1)):
+    add({n: min(p) for n, p in pools.items()}, cycle(1))
+    for k in range(2, 50 * max(spec.layouts, 1)):
         if len(out) >= spec.layouts:
             break
-        add({n: rng.choice(p) for n, p in pools.items()}, {a.name: rng.randrange(len(a.shapes())) for a in multi})
+        add({n: rng.choice(p) for n, p in pools.items()}, cycle(k))
     return out[: max(spec.layouts, 1)]
 
 
