@@ -114,6 +114,7 @@ register(LayerSpec(
     torch_fn=lambda x, running_mean, running_var, gamma, beta, eps: F.batch_norm(
         x, running_mean, running_var, gamma, beta, training=False, eps=eps),
     jax_fn=_jax_batchnorm_eval,
+    layouts=3,  # affine in x: 3 shapes suffice (saves a JAX compile per dtype)
     doc="BatchNorm, evaluation mode: drawn running statistics (constants), gradients for x, gamma, beta",
 ))
 
