@@ -77,6 +77,28 @@ def oracle_check():
     return get
 
 
+@pytest.fixture(scope="session")
+def oracle_network_check():
+    """`oracle_network_check(family, dtype, oracle=None)` -> NetworkCheck: one Hypothesis run of
+    generated networks per (family, dtype) per session, shared by the per-oracle tests."""
+    from .networks import run_network_check
+    from .options import OPTIONS
+
+    cache = {}
+
+    def get(family, dtype, oracle=None):
+        if not OPTIONS.dtype_selected(dtype):
+            pytest.skip(f"dtype {dtype} not selected (--oracle-dtypes)")
+        if oracle is not None and not OPTIONS.oracle_selected(oracle):
+            pytest.skip(f"oracle {oracle} not selected (--oracle-oracles)")
+        if (family, dtype) not in cache:
+            chosen = tuple(o for o in ("torch", "jax") if OPTIONS.oracle_selected(o))
+            cache[(family, dtype)] = run_network_check(family, dtype, max_examples=OPTIONS.max_examples, oracles=chosen)
+        return cache[(family, dtype)]
+
+    return get
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     directory = getattr(config, "_oracle_records_dir", None)
     if directory is None or os.environ.get("PYTEST_XDIST_WORKER"):

@@ -1,0 +1,668 @@
+"""Whole networks drawn by Hypothesis from the registry, checked layer by layer.
+
+One network *description* (a list of blocks, each naming a registry entry, plus a seed for the values)
+builds the same network three times: from the reference layers, from the registry's PyTorch functions
+(one autograd graph over the whole network) and from the registry's JAX functions (each layer's jitted
+`jax.vjp`, chained; compiled once per layer and shape, so networks that reuse shapes reuse compiles).
+No model is written twice by hand: every layer's math comes from its registry entry.
+
+Every layer of the network is compared: its output, the gradient with respect to its input (the
+deltas of the seeds' matrix formulation) and its parameter gradients. When something diverges, errors
+propagate (forward errors to every later layer, gradient errors to every earlier one), so the layer
+blamed is where the divergence *begins*: the first layer whose output diverges, else the last layer
+(the first one backward) whose gradients diverge.
+
+>>> from hypothesis import given, settings
+>>> from oracles.networks import check_network, networks
+>>> @settings(max_examples=3, deadline=None, database=None)
+... @given(networks("mlp", "float64"))
+... def test(net):
+...     check_network(net).assert_passed()
+>>> test()
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from hypothesis import strategies as st
+
+from .backends import _jax_vjp, _torch_fn, configure
+from .comparison import Comparison, compare
+from .spec import Arg, LayerSpec, resolve
+from .strategies import cotangent
+from .tolerances import tolerance_for
+
+
+# --- the vocabulary: which registry entries a network may use, and how they chain -------------------------
+@dataclass(frozen=True)
+class Block:
+    """A registry entry usable inside a network.
+
+    rank: rank of the input it takes (2: (n, features); 3: (n, time, features); 4: NCHW). 0: any rank
+      (elementwise, flatten: nothing to bind). free: size names the input does not fix, with the values
+      a description may choose (an Affine's output width). same: free names set to the input's last
+      dimension (the inner Affine of a residual block). min_batch: 2 for batch statistics.
+    """
+
+    spec: str
+    rank: int = 2
+    free: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    same: tuple[str, ...] = ()
+    min_batch: int = 1
+    min_spatial: int = 1
+
+
+ACTS = ("relu", "sigmoid", "tanh", "leaky_relu", "elu", "gelu", "gelu_tanh", "softplus")
+
+VOCABULARY: dict[str, Block] = {
+    "affine": Block("affine", 2, free={"o": (2, 3, 5)}),
+    "affine_same": Block("affine", 2, same=("o",)),
+    **{a: Block(a, 0) for a in ACTS},
+    "layernorm": Block("layernorm", 0),
+    "rmsnorm": Block("rmsnorm", 0),
+    "batchnorm": Block("batchnorm_train", 2, min_batch=2),
+    "dropout": Block("dropout_train", 2),
+    "flatten": Block("flatten", 0),
+    "conv": Block("conv2d", 4, free={"o": (2, 3)}, min_spatial=3),
+    "conv_s2": Block("conv2d_stride2_pad1", 4, free={"o": (2, 3)}, min_spatial=2),
+    "maxpool": Block("maxpool2d", 4, min_spatial=2),
+    "avgpool": Block("avgpool2d", 4, min_spatial=2),
+    "batchnorm2d": Block("batchnorm2d_train", 4, min_batch=2),
+    "global_avg_pool": Block("global_avg_pool", 4),
+    "mha": Block("mha", 3),
+}
+
+#: Loss heads (2-d input): the last block's width becomes the head's class count or target width.
+HEADS = ("softmax_with_loss", "softmax_with_loss_onehot", "mean_squared_error", "mse_loss_mean",
+         "bce_with_logits", "huber_loss", "nll_loss")
+
+
+def register_block(name: str, block: Block, families: tuple[str, ...] = ("mlp",)) -> None:
+    """Let generated networks use a registry entry (a researcher's own layer included, once it is in
+    the registry with `oracles.register`). `families`: which network families may draw it."""
+    VOCABULARY[name] = block
+    for f in families:
+        FAMILIES[f].blocks = tuple(dict.fromkeys(FAMILIES[f].blocks + (name,)))
+
+
+# --- descriptions --------------------------------------------------------------------------------------
+@dataclass
+class Family:
+    """How a family of networks starts and what it may contain."""
+
+    input_rank: int
+    blocks: tuple[str, ...]
+    residual: tuple[tuple[str, ...], ...] = ()  # inner block lists usable as x + f(x)
+    bridge: tuple[str, ...] = ()  # blocks that end the family's own part (to 2-d) before the dense tail
+
+
+FAMILIES: dict[str, Family] = {
+    "mlp": Family(2, ("affine", *ACTS, "layernorm", "rmsnorm", "batchnorm", "dropout"),
+                  residual=(("affine_same", "tanh"), ("layernorm", "affine_same", "relu"), ("affine_same",))),
+    "conv": Family(4, ("conv", "conv_s2", "relu", "tanh", "maxpool", "avgpool", "batchnorm2d"),
+                   bridge=("flatten", "global_avg_pool")),
+    "attention": Family(3, ("mha", "layernorm", "gelu", "rmsnorm"), residual=(("mha",), ("layernorm", "mha")),
+                        bridge=("flatten",)),
+}
+
+
+@dataclass(frozen=True)
+class NetDesc:
+    """A network, as data: small enough to print as a repro. Values come from `seed`."""
+
+    family: str
+    dtype: str
+    input_shape: tuple[int, ...]
+    blocks: tuple  # each: (vocabulary name, {free size: value}) or ("residual", (inner blocks...))
+    head: str
+    seed: int = 0
+
+    def repro(self) -> str:
+        return ("from oracles.networks import NetDesc, check_network\n"
+                f"net = {self!r}\n"
+                "print(check_network(net).summary())")
+
+
+@st.composite
+def networks(draw, family: str = "mlp", dtype: str = "float64", max_blocks: int = 8) -> NetDesc:
+    """A network description: input shape, 1 to max_blocks blocks (residual ones included), a loss head.
+
+    Shrinks towards fewer, simpler blocks: every block's input width comes from the block before it at
+    build time, so removing a block keeps the description valid."""
+    fam = FAMILIES[family]
+    n = draw(st.sampled_from((2, 3, 1)), label="batch")
+    if fam.input_rank == 2:
+        shape = (n, draw(st.sampled_from((3, 2, 5)), label="width"))
+    elif fam.input_rank == 3:
+        shape = (n, draw(st.sampled_from((2, 3)), label="time"), draw(st.sampled_from((4, 2)), label="embed"))
+    else:
+        shape = (n, draw(st.sampled_from((1, 2)), label="channels"), draw(st.sampled_from((6, 5, 7)), label="h"),
+                 draw(st.sampled_from((6, 7, 5)), label="w"))
+
+    def block():
+        choices = [st.sampled_from(fam.blocks)]
+        if fam.residual:
+            choices.append(st.sampled_from(range(len(fam.residual))).map(lambda i: ("residual", fam.residual[i])))
+        return st.one_of(*choices).flatmap(_with_free)
+
+    body = draw(st.lists(block(), min_size=1, max_size=max_blocks), label="blocks")
+    tail = []
+    if fam.bridge:
+        tail.append(draw(st.sampled_from(fam.bridge), label="bridge"))
+        tail.append(("affine", {"o": draw(st.sampled_from((2, 3, 5)), label="classes")}))
+    else:
+        tail.append(("affine", {"o": draw(st.sampled_from((2, 3, 5)), label="classes")}))
+    head = draw(st.sampled_from(HEADS), label="head")
+    seed = draw(st.integers(0, 2**32 - 1), label="seed")
+    blocks = tuple(b if isinstance(b, tuple) else (b, {}) for b in body + tail)
+    return NetDesc(family, dtype, shape, blocks, head, seed)
+
+
+def _with_free(b):
+    if isinstance(b, tuple):  # residual
+        return st.just(b)
+    free = VOCABULARY[b].free
+    if not free:
+        return st.just((b, {}))
+    return st.fixed_dictionaries({k: st.sampled_from(v) for k, v in free.items()}).map(lambda d: (b, d))
+
+
+# --- building ----------------------------------------------------------------------------------------------
+@dataclass
+class Node:
+    """One layer of a built network: a registry entry with its sizes, parameters and constant inputs."""
+
+    path: str  # "3" or "2.r1" (inside a residual block)
+    spec: LayerSpec
+    params: dict[str, np.ndarray]
+    extras: dict[str, np.ndarray]  # inputs other than the chained one (labels, masks): constants
+    in_shape: tuple[int, ...]
+    out_shape: tuple[int, ...]
+    inner: list["Node"] | None = None  # a residual block: out = x + inner(x)
+
+    @property
+    def name(self) -> str:
+        return f"{self.path}:{'residual' if self.inner is not None else self.spec.name}"
+
+
+@dataclass
+class Network:
+    desc: NetDesc
+    x: np.ndarray
+    nodes: list[Node]
+    head: Node
+    ct: np.ndarray
+    skipped: list[str] = field(default_factory=list)  # blocks of the description that did not fit
+
+    def sites(self) -> list[Node]:
+        """Every layer in execution order, residual blocks' inner layers included."""
+        out = []
+        for n in self.nodes:
+            if n.inner is not None:
+                out += n.inner
+            out.append(n)
+        return out + [self.head]
+
+
+def _bind(spec: LayerSpec, shape: tuple[int, ...], fixed: dict[str, int]) -> dict[str, int] | None:
+    """Sizes that make the spec's first input exactly `shape` (None if no alternative fits)."""
+    for alt in spec.inputs[0].shapes():
+        if len(alt) != len(shape):
+            continue
+        sizes = dict(fixed)
+        ok = True
+        for d, v in zip(alt, shape):
+            if isinstance(d, int):
+                ok = ok and d == v
+            elif "*" in d:
+                ok = False
+            elif sizes.setdefault(d, v) != v:
+                ok = False
+        if ok:
+            return sizes
+    return None
+
+
+def _draw_arg(arg: Arg, spec: LayerSpec, sizes: dict[str, int], dtype: str, rng) -> np.ndarray:
+    shape = resolve(arg.shapes()[0], sizes)
+    if arg.kind == "index":
+        classes = sizes[arg.classes] if isinstance(arg.classes, str) else arg.classes
+        return rng.integers(0, classes, size=shape).astype(np.int64)
+    if arg.kind == "onehot":
+        return np.eye(shape[-1], dtype=dtype)[rng.integers(0, shape[-1], size=shape[:-1])]
+    dom = arg.domain or spec.dtype_domains.get(dtype, spec.domain)
+    return rng.uniform(max(dom.low, -2.0), min(dom.high, 2.0), size=shape).astype(dtype)
+
+
+def _draw_param(name: str, shape: tuple[int, ...], dtype: str, rng) -> np.ndarray:
+    """Uniform in [-1, 1], matrices scaled by 1/sqrt(fan-in) so that deep stacks neither blow up nor
+    vanish on the first layers (the seeds' Xavier remark); vectors (biases, gains) unscaled."""
+    v = rng.uniform(-1.0, 1.0, size=shape)
+    if len(shape) == 2:
+        v /= math.sqrt(shape[0])
+    elif len(shape) == 4:
+        v /= math.sqrt(math.prod(shape[1:]))
+    return v.astype(dtype)
+
+
+def _out_shape(spec: LayerSpec, x: np.ndarray, extras: dict, params: dict) -> tuple[int, ...] | None:
+    import torch
+
+    args = {spec.inputs[0].name: x, **extras}
+    try:
+        with torch.no_grad():
+            out = _torch_fn(spec)(*[torch.from_numpy(np.array(args[a.name])) for a in spec.inputs],
+                                  **{k: torch.from_numpy(np.array(v)) for k, v in params.items()}, **spec.config)
+    except Exception:
+        return None
+    return tuple(out.shape) if torch.isfinite(out).all() else None
+
+
+def _make_node(path: str, name: str, free: dict, shape: tuple, x: np.ndarray, dtype: str, rng, registry) -> Node | None:
+    block = VOCABULARY[name]
+    spec = registry[block.spec]
+    if block.min_batch > shape[0]:
+        return None
+    if block.rank and (len(shape) != block.rank or (block.rank == 4 and min(shape[2:]) < block.min_spatial)):
+        return None
+    fixed = dict(free)
+    for s in block.same:
+        fixed[s] = shape[-1]
+    if block.rank == 0:
+        sizes = _bind(spec, shape, fixed) or {}
+    else:
+        sizes = _bind(spec, shape, fixed)
+        if sizes is None:
+            return None
+    extras = {}
+    for a in spec.inputs[1:]:
+        try:
+            extras[a.name] = _draw_arg(a, spec, sizes, dtype, rng)
+        except KeyError:
+            return None
+    try:
+        params = {k: _draw_param(k, resolve(s, sizes), dtype, rng) for k, s in spec.params.items()}
+    except KeyError:
+        return None
+    out = _out_shape(spec, x, extras, params)
+    if out is None:
+        return None
+    return Node(path, spec, params, extras, tuple(shape), out)
+
+
+def build(desc: NetDesc, registry: dict[str, LayerSpec] | None = None) -> Network:
+    """The network a description stands for: blocks that do not fit the running shape are skipped (and
+    listed), so every description builds."""
+    from .registry import REGISTRY
+
+    configure()
+    registry = registry or REGISTRY
+    rng = np.random.default_rng(desc.seed)
+    x = rng.uniform(-2.0, 2.0, size=desc.input_shape).astype(desc.dtype)
+    a = x
+    nodes, skipped = [], []
+    for i, (name, arg) in enumerate(desc.blocks):
+        if name == "residual":
+            inner, b = [], a
+            for j, inner_name in enumerate(arg):
+                node = _make_node(f"{i}.r{j}", inner_name, {}, b.shape, b, desc.dtype, rng, registry)
+                if node is None:
+                    break
+                inner.append(node)
+                b = np.zeros(node.out_shape, dtype=desc.dtype)
+            if len(inner) != len(arg) or b.shape != a.shape:
+                skipped.append(f"{i}:residual{arg}")
+                continue
+            nodes.append(Node(str(i), registry["add"], {}, {}, a.shape, a.shape, inner=inner))
+            continue
+        node = _make_node(str(i), name, arg, a.shape, a, desc.dtype, rng, registry)
+        if node is None:
+            skipped.append(f"{i}:{name}")
+            continue
+        nodes.append(node)
+        a = np.zeros(node.out_shape, dtype=desc.dtype)
+    head_spec = registry[desc.head]
+    sizes = _bind(head_spec, a.shape, {})
+    if a.ndim != 2 or sizes is None:
+        raise ValueError(f"network {desc}: head {desc.head} does not fit shape {a.shape}")
+    extras = {arg.name: _draw_arg(arg, head_spec, sizes, desc.dtype, rng) for arg in head_spec.inputs[1:]}
+    head = Node("head", head_spec, {}, extras, a.shape, ())
+    ct = cotangent((), desc.dtype, desc.seed)
+    return Network(desc, x, nodes, head, ct, skipped)
+
+
+# --- running it three ways ----------------------------------------------------------------------------------
+def _first(g):
+    return g[0] if isinstance(g, (tuple, list)) else g
+
+
+def run_reference(net: Network) -> dict[str, dict[str, np.ndarray]]:
+    """Each site's output, input gradient and parameter gradients, from the reference layers."""
+    res: dict[str, dict[str, Any]] = {}
+    layers: dict[str, Any] = {}
+
+    def fwd(node: Node, a):
+        if node.inner is not None:
+            b = a
+            for n in node.inner:
+                b = fwd(n, b)
+            out = a + b
+        else:
+            layer = node.spec.make({k: v.copy() for k, v in node.params.items()}, **node.spec.config)
+            layers[node.path] = layer
+            out = layer.forward(a, *[node.extras[arg.name] for arg in node.spec.inputs[1:]])
+        res[node.path] = {"forward": out}
+        return out
+
+    def bwd(node: Node, d):
+        if node.inner is not None:
+            e = d
+            for n in reversed(node.inner):
+                e = bwd(n, e)
+            g = d + e
+        else:
+            layer = layers[node.path]
+            g = _first(layer.backward(d))
+            for p in node.spec.params:
+                res[node.path][f"grad_{p}"] = getattr(layer, "d" + p, None)
+        res[node.path]["grad_in"] = g
+        return g
+
+    a = net.x
+    for n in net.nodes:
+        a = fwd(n, a)
+    fwd(net.head, a)
+    d = bwd(net.head, np.array(net.ct))
+    for n in reversed(net.nodes):
+        d = bwd(n, d)
+    return res
+
+
+def run_torch(net: Network) -> dict[str, dict[str, np.ndarray]]:
+    """One autograd graph over the whole network; intermediate gradients via retain_grad."""
+    import torch
+
+    res: dict[str, dict[str, Any]] = {}
+    tensors: dict[str, Any] = {}
+
+    def fwd(node: Node, a):
+        tensors[node.path + ":in"] = a
+        if node.inner is not None:
+            # the inner branch gets its own handle on x, so its first layer's input gradient is the
+            # branch's share only (the residual's own input gradient adds the skip path)
+            b = a.clone()
+            if b.requires_grad:
+                b.retain_grad()
+            for n in node.inner:
+                b = fwd(n, b)
+            out = a + b
+        else:
+            ps = {k: torch.from_numpy(v.copy()).requires_grad_(True) for k, v in node.params.items()}
+            tensors[node.path + ":params"] = ps
+            ex = [torch.from_numpy(np.array(node.extras[arg.name])) for arg in node.spec.inputs[1:]]
+            out = _torch_fn(node.spec)(a, *ex, **ps, **node.spec.config)
+        if out.requires_grad:
+            out.retain_grad()
+        tensors[node.path + ":out"] = out
+        return out
+
+    x = torch.from_numpy(net.x.copy()).requires_grad_(True)
+    a = x
+    for n in net.nodes:
+        a = fwd(n, a)
+    a.retain_grad() if a.requires_grad else None
+    loss = fwd(net.head, a)
+    loss.backward(torch.from_numpy(np.array(net.ct)))
+    for node in net.sites():
+        inp = tensors[node.path + ":in"]
+        r = {"forward": tensors[node.path + ":out"].detach().numpy(),
+             "grad_in": inp.grad.numpy() if inp.grad is not None else np.zeros(inp.shape, dtype=net.desc.dtype)}
+        for k, p in tensors.get(node.path + ":params", {}).items():
+            r[f"grad_{k}"] = p.grad.numpy() if p.grad is not None else np.zeros(p.shape, dtype=net.desc.dtype)
+        res[node.path] = r
+    return res
+
+
+def run_jax(net: Network) -> dict[str, dict[str, np.ndarray]]:
+    """Each layer's own jitted jax.vjp (cached per layer, shape and dtype), chained: forward with a zero
+    cotangent to get the output, then backward with the cotangent JAX's own chain produced."""
+    import jax
+
+    res: dict[str, dict[str, Any]] = {}
+    ins: dict[str, Any] = {}
+
+    def call(node: Node, a, ct):
+        fn = _jax_vjp(node.spec)
+        first = node.spec.inputs[0].name
+        diff = {first: a, **{k: v for k, v in node.extras.items() if k in node.spec.diff_inputs}}
+        other = {k: v for k, v in node.extras.items() if k not in node.spec.diff_inputs}
+        return jax.block_until_ready(fn(diff, other, dict(node.params), ct))
+
+    def fwd(node: Node, a):
+        ins[node.path] = a
+        if node.inner is not None:
+            b = a
+            for n in node.inner:
+                b = fwd(n, b)
+            out = a + b
+        else:
+            out, _, _ = call(node, a, np.zeros(node.out_shape, dtype=net.desc.dtype))
+        res[node.path] = {"forward": np.asarray(out)}
+        return out
+
+    def bwd(node: Node, d):
+        if node.inner is not None:
+            e = d
+            for n in reversed(node.inner):
+                e = bwd(n, e)
+            g = d + e
+        else:
+            _, g_in, g_par = call(node, ins[node.path], d)
+            g = g_in[node.spec.inputs[0].name]
+            res[node.path].update({f"grad_{k}": np.asarray(v) for k, v in g_par.items()})
+        res[node.path]["grad_in"] = np.asarray(g)
+        return g
+
+    a = net.x
+    for n in net.nodes:
+        a = fwd(n, a)
+    fwd(net.head, a)
+    d = bwd(net.head, np.asarray(net.ct))
+    for n in reversed(net.nodes):
+        d = bwd(n, d)
+    return res
+
+
+NET_RUNNERS = {"torch": run_torch, "jax": run_jax}
+
+
+# --- comparing and blaming ---------------------------------------------------------------------------------
+@dataclass
+class NetworkResult:
+    net: Network
+    comparisons: list[Comparison]
+    culprit: dict[str, str] = field(default_factory=dict)  # oracle -> "site stage"
+    reference: dict = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return all(c.passed for c in self.comparisons)
+
+    def summary(self) -> str:
+        d = self.net.desc
+        lines = [f"network {d.family} [{d.dtype}] input {d.input_shape}: "
+                 + " -> ".join(n.name for n in self.net.sites())]
+        if self.net.skipped:
+            lines.append(f"  (blocks that did not fit and were left out: {', '.join(self.net.skipped)})")
+        for oracle in NET_RUNNERS:
+            bad = [c for c in self.comparisons if c.oracle == oracle and not c.passed]
+            if not bad:
+                lines.append(f"  vs {oracle}: every layer agrees ({sum(c.oracle == oracle for c in self.comparisons)} comparisons)")
+                continue
+            lines.append(f"  vs {oracle}: divergence begins at {self.culprit[oracle]}; "
+                         f"{len(bad)} comparison(s) diverge in all (errors propagate from there)")
+        return "\n".join(lines)
+
+    def message(self) -> str:
+        first = {o: next(c for c in self.comparisons if c.oracle == o and not c.passed and _site_stage(c) == self.culprit[o])
+                 for o in self.culprit}
+        return (self.summary() + "\n" + "\n".join(c.message() for c in first.values())
+                + "\n  reproduce with:\n    " + self.net.desc.repro().replace("\n", "\n    "))
+
+    def assert_passed(self) -> None:
+        if not self.passed:
+            raise NetworkMismatch(self.message())
+
+    def grad_norms(self) -> list[dict]:
+        """Per parameterized layer: ||dW|| of every parameter gradient, from the reference."""
+        out = []
+        for node in self.net.sites():
+            g = self.reference.get(node.path, {})
+            norms = {k[5:]: float(np.linalg.norm(np.asarray(v, dtype=np.float64))) for k, v in g.items()
+                     if k.startswith("grad_") and k != "grad_in" and v is not None}
+            if norms:
+                out.append({"site": node.name, "norms": norms})
+        return out
+
+
+class NetworkMismatch(AssertionError):
+    """A generated network's layer disagreed with an oracle."""
+
+
+def _site_stage(c: Comparison) -> str:
+    return f"{c.extra['site']} {c.extra['stage']}"
+
+
+def check_network(net: NetDesc | Network, oracles=("torch", "jax"), registry=None) -> NetworkResult:
+    """Build the network, run it three ways, compare every layer's output, input gradient and parameter
+    gradients, and name where a divergence begins."""
+    if isinstance(net, NetDesc):
+        net = build(net, registry)
+    dtype = net.desc.dtype
+    try:
+        ref = run_reference(net)
+        ref_error = None
+    except Exception as e:  # a layer that raises inside a network is blamed like any other divergence
+        ref, ref_error = {}, e
+    comps: list[Comparison] = []
+    culprit: dict[str, str] = {}
+    sites = net.sites()
+    for oracle in oracles:
+        got = NET_RUNNERS[oracle](net)
+        mine = []
+        for node in sites:
+            exp = got[node.path]
+            for stage in ["forward", "grad_in", *[f"grad_{p}" for p in (node.spec.params if node.inner is None else ())]]:
+                tol = tolerance_for(dtype, oracle, stage, node.spec.tolerances)
+                c = compare(ref.get(node.path, {}).get(stage), exp.get(stage), tol,
+                            layer=f"network_{net.desc.family}", dtype=dtype, stage=f"{node.name}.{stage}",
+                            oracle=oracle, shapes={"in": list(node.in_shape), "out": list(node.out_shape)})
+                if ref_error is not None:
+                    c.note = f"the reference network raised {type(ref_error).__name__}: {ref_error}"
+                c.extra["site"] = node.name
+                c.extra["stage"] = stage
+                if stage.startswith("grad_") and stage != "grad_in":  # the report's per-layer gradient norms
+                    c.extra["norms"] = {k: _norm(v) for k, v in (("reference", ref.get(node.path, {}).get(stage)), (oracle, exp.get(stage)))}
+                c.stage = f"{node.name}.{stage}"
+                mine.append(c)
+        comps += mine
+        blame = _blame(mine, sites)
+        if blame:
+            culprit[oracle] = blame
+    return NetworkResult(net, comps, culprit, ref)
+
+
+def _norm(v) -> float | None:
+    try:
+        return float(np.linalg.norm(np.asarray(v, dtype=np.float64)))
+    except (TypeError, ValueError):
+        return None
+
+
+def _blame(comps: list[Comparison], sites: list[Node]) -> str | None:
+    """Where divergence begins: the first site (forward order) whose output diverges; else the last
+    site (the first backward) whose input or parameter gradients diverge."""
+    order = {n.name: i for i, n in enumerate(sites)}
+    bad = [c for c in comps if not c.passed]
+    if not bad:
+        return None
+    fwd = [c for c in bad if c.extra["stage"] == "forward"]
+    if fwd:
+        c = min(fwd, key=lambda c: order[c.extra["site"]])
+    else:
+        c = max(bad, key=lambda c: (order[c.extra["site"]], c.extra["stage"] != "grad_in"))
+    return f"{c.extra['site']} {c.extra['stage']}"
+
+
+# --- the randomized check ----------------------------------------------------------------------------------
+@dataclass
+class NetworkCheck:
+    """Every network one Hypothesis run drew, and the smallest failing one (after shrinking) if any."""
+
+    family: str
+    dtype: str
+    examples: int = 0
+    comparisons: dict = field(default_factory=dict)  # oracle -> count
+    failure: NetworkResult | None = None
+    records: list[Comparison] = field(default_factory=list)
+
+    def passed(self, oracle: str) -> bool:
+        return self.comparisons.get(oracle, 0) > 0 and not (self.failure and oracle in self.failure.culprit)
+
+    def assert_passed(self, oracle: str | None = None) -> None:
+        oracles = [oracle] if oracle else list(self.comparisons)
+        bad = [o for o in oracles if not self.passed(o)]
+        if bad:
+            if self.failure is None:
+                raise NetworkMismatch(f"network {self.family} [{self.dtype}] vs {bad}: no network was compared")
+            raise NetworkMismatch(
+                f"network {self.family} [{self.dtype}] vs {', '.join(bad)}: failed after {self.examples} network(s); "
+                f"the smallest failing network found:\n" + self.failure.message())
+
+
+def run_network_check(family: str, dtype: str, *, max_examples: int | None = None, registry=None,
+                      strategy=None, record: bool = True, oracles=("torch", "jax")) -> NetworkCheck:
+    """Draw networks of one family with Hypothesis and check each layer by layer; Hypothesis shrinks a
+    failing network to a minimal one."""
+    from hypothesis import HealthCheck, given, settings
+
+    from . import records as rec
+
+    result = NetworkCheck(family, dtype)
+    kw = dict(deadline=None, report_multiple_bugs=False, suppress_health_check=list(HealthCheck))
+    # A network holds 5-20 layers, each checked at every stage: 2/5 of the profile's examples per family
+    # and dtype (ci: 10 networks, ~150 layer checks) keeps the network gate within its time budget.
+    kw["max_examples"] = max_examples if max_examples is not None else max(3, settings.default.max_examples * 2 // 5)
+
+    @settings(settings.default, **kw)
+    @given(desc=strategy if strategy is not None else networks(family, dtype))
+    def check(desc: NetDesc) -> None:
+        # once a failure is known Hypothesis is shrinking: ask PyTorch only (new shapes would cost JAX
+        # compiles at every step); the minimal network is re-checked against every oracle at the end
+        r = check_network(desc, oracles if result.failure is None else oracles[:1], registry)
+        result.examples += 1
+        for c in r.comparisons:
+            c.example = result.examples - 1
+            result.comparisons[c.oracle] = result.comparisons.get(c.oracle, 0) + 1
+        if r.passed:
+            result.records += r.comparisons
+        else:
+            result.failure = r  # the last failure Hypothesis reports is the shrunk one
+            r.assert_passed()
+
+    try:
+        check()
+    except NetworkMismatch:
+        result.failure = check_network(result.failure.net.desc, oracles, registry)
+    if record:
+        out = list(result.records)
+        if result.failure is not None:
+            for c in result.failure.comparisons:
+                if not c.passed:
+                    c.repro = result.failure.net.desc.repro()
+                out.append(c)
+        rec.emit(out)
+    return result

@@ -1,0 +1,96 @@
+"""Networks drawn by Hypothesis from the registry, checked layer by layer against PyTorch and JAX, with
+the layer where a divergence begins named, and a planted bug found and shrunk."""
+from dataclasses import replace
+
+import pytest
+
+from oracles import DTYPES, REGISTRY
+from oracles.networks import FAMILIES, NetDesc, build, check_network, networks, run_network_check
+
+from broken_layers import SigmoidDerivFromInput
+
+GATE = [pytest.param(f, o, d, id=f"network_{f}-{o}-{d}") for f in FAMILIES for d in DTYPES for o in ("torch", "jax")]
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("family, oracle, dtype", GATE)
+def test_oracle_network(family, oracle, dtype, oracle_network_check):
+    oracle_network_check(family, dtype, oracle=oracle).assert_passed(oracle)
+
+
+def _deep(n_mid=8, dtype="float64", seed=0):
+    """affine, then n_mid x (activation, affine); the one sigmoid sits in the middle (block 2*(n_mid//2)+1)."""
+    blocks = [("affine", {"o": 5})]
+    for i in range(n_mid):
+        act = "sigmoid" if i == n_mid // 2 else ("tanh" if i % 2 else "gelu")
+        blocks += [(act, {}), ("affine", {"o": 5})]
+    return NetDesc("mlp", dtype, (3, 3), tuple(blocks), "softmax_with_loss", seed)
+
+
+def test_every_layer_is_compared():
+    r = check_network(_deep(3))
+    sites = [n.name for n in r.net.sites()]
+    for oracle in ("torch", "jax"):
+        seen = {(c.extra["site"], c.extra["stage"]) for c in r.comparisons if c.oracle == oracle}
+        for node in r.net.sites():
+            assert (node.name, "forward") in seen and (node.name, "grad_in") in seen
+            for p in node.spec.params:
+                assert (node.name, f"grad_{p}") in seen
+    assert r.passed, r.message()
+    assert sites[-1] == "head:softmax_with_loss" and len(sites) == 8
+
+
+BROKEN = {**REGISTRY, "sigmoid": replace(REGISTRY["sigmoid"], name="sigmoid_broken", make=lambda p: SigmoidDerivFromInput())}
+
+
+def test_planted_bug_in_the_middle_of_a_deep_network_is_named():
+    """Block 9 (a sigmoid) of a 17-block network has a wrong derivative: every layer below it gets wrong
+    gradients too, and the biggest error is elsewhere; the culprit named is still block 9."""
+    desc = _deep(8)
+    net = build(desc, BROKEN)
+    r = check_network(net)
+    assert not r.passed
+    for oracle in ("torch", "jax"):
+        assert r.culprit[oracle] == "9:sigmoid_broken grad_in", r.summary()
+        wrong = {c.extra["site"] for c in r.comparisons if c.oracle == oracle and not c.passed}
+        assert len(wrong) > 3, "the error propagates to the layers below: localization is not trivial"
+    msg = r.message()
+    assert "divergence begins at 9:sigmoid_broken grad_in" in msg and "NetDesc(" in msg
+
+
+def test_planted_bug_is_shrunk_to_a_small_network():
+    from hypothesis import strategies as st
+
+    result = run_network_check("mlp", "float64", max_examples=30, registry=BROKEN, record=False,
+                               strategy=networks("mlp", "float64").filter(lambda d: any(b[0] == "sigmoid" for b in d.blocks)))
+    assert result.failure is not None
+    sites = [n.name for n in result.failure.net.sites()]
+    assert result.failure.culprit["torch"].split()[0].endswith("sigmoid_broken")
+    assert len(sites) <= 4, f"not shrunk: {sites}"  # sigmoid, the closing affine, the head (+ at most one)
+    assert "NetDesc(" in result.failure.message()
+    del st
+
+
+def test_forward_divergence_is_blamed_on_the_first_layer_that_diverges():
+    import numpy as np
+
+    import reference as R
+
+    class TanhWrongForward(R.Tanh if hasattr(R, "Tanh") else object):
+        def forward(self, x):
+            out = np.tanh(x) * 1.01
+            self.out = out
+            return out
+
+    reg = {**REGISTRY, "tanh": replace(REGISTRY["tanh"], name="tanh_broken", make=lambda p: TanhWrongForward())}
+    r = check_network(_deep(4), registry=reg)
+    assert r.culprit["torch"] == "3:tanh_broken forward", r.summary()
+
+
+def test_repro_rebuilds_the_same_network():
+    desc = _deep(2, seed=7)
+    ns = {}
+    exec(desc.repro().split("print(")[0], ns)
+    assert ns["net"] == desc
+    a, b = build(desc), build(ns["net"])
+    assert (a.x == b.x).all() and all((p == q).all() for n, m in zip(a.nodes, b.nodes) for p, q in zip(n.params.values(), m.params.values()))
