@@ -1,0 +1,39 @@
+"""The float32 error budget widens a tolerance only where the frameworks themselves lose accuracy, and
+never enough to let a 0.1% gradient bug through on a well-conditioned example."""
+import numpy as np
+
+from oracles import REGISTRY, evaluate_case
+from oracles.budget import FACTOR, widen
+from oracles.strategies import Case
+from oracles.tolerances import Tol
+
+
+def test_widen_keeps_the_table_unless_the_noise_needs_more():
+    t = Tol(atol=1e-5, rtol=1e-5)
+    assert widen(t, None) == t and widen(t, 1e-7) == t
+    assert widen(t, 1e-4) == Tol(atol=FACTOR * 1e-4, rtol=1e-5)
+
+
+def _layernorm_case(x):
+    d = x.shape[-1]
+    return Case("layernorm", "float32", {"n": x.shape[0], "d": d}, {"x": x.astype(np.float32)},
+                {"gamma": np.linspace(0.5, 1.5, d).astype(np.float32), "beta": np.zeros(d, np.float32)}, seed=3)
+
+
+def test_noise_is_measured_per_example():
+    spec = REGISTRY["layernorm"]
+    well = evaluate_case(spec, _layernorm_case(np.array([[-3.0, 1.0, 2.5], [0.5, -2.0, 4.0]])))
+    ill = evaluate_case(spec, _layernorm_case(np.array([[1.0, 1.0 + 2**-20, 1.0 - 2**-21], [0.5, -2.0, 4.0]])))
+    assert all(c.passed for c in well + ill), [c.message() for c in well + ill if not c.passed]
+    well_gx = next(c for c in well if c.oracle == "torch" and c.stage == "grad_x")
+    ill_gx = next(c for c in ill if c.oracle == "torch" and c.stage == "grad_x")
+    assert well_gx.atol == 1e-5, "a well-conditioned example keeps the table's atol"
+    assert ill_gx.extra["float32_noise"] > 1e-5 and ill_gx.atol == FACTOR * ill_gx.extra["float32_noise"]
+
+
+def test_float64_has_no_budget():
+    spec = REGISTRY["affine"]
+    rng = np.random.default_rng(0)
+    case = Case("affine", "float64", {"n": 2, "i": 3, "o": 2}, {"x": rng.normal(size=(2, 3))},
+                {"W": rng.normal(size=(3, 2)), "b": rng.normal(size=2)}, seed=1)
+    assert all("float32_noise" not in c.extra for c in evaluate_case(spec, case))
