@@ -177,7 +177,8 @@ def run_jax(spec: LayerSpec, case: Case, ct: np.ndarray) -> Outcome:
 
 
 def run_numerical(spec: LayerSpec, case: Case, ct: np.ndarray) -> Outcome:
-    """Central differences of sum(ct * layer.forward(...)), everything in float64, step 1e-6 * max(1, |v|)."""
+    """Central differences of sum(ct * layer.forward(...)), everything in float64, step 1e-6 * max(1, |v|):
+    sum(ct * (out(v + h) - out(v - h))) / 2h."""
     t0 = time.perf_counter()
     inputs = {
         a.name: (np.array(case.inputs[a.name], dtype=np.float64) if a.kind != "index" else np.array(case.inputs[a.name]))
@@ -187,10 +188,9 @@ def run_numerical(spec: LayerSpec, case: Case, ct: np.ndarray) -> Outcome:
     ct64 = np.asarray(ct, dtype=np.float64)
     order = [a.name for a in spec.inputs]
 
-    def loss() -> float:
+    def out() -> np.ndarray:
         layer = spec.make(dict(params), **spec.config)
-        out = layer.forward(*[inputs[n] for n in order])
-        return float(np.sum(np.asarray(out, dtype=np.float64) * ct64))
+        return np.asarray(layer.forward(*[inputs[n] for n in order]), dtype=np.float64)
 
     grads = {}
     for name, arr in [*((n, inputs[n]) for n in spec.diff_inputs), *params.items()]:
@@ -201,11 +201,13 @@ def run_numerical(spec: LayerSpec, case: Case, ct: np.ndarray) -> Outcome:
             h = 1e-6 * max(1.0, abs(orig))
             hi, lo = orig + h, orig - h  # divide by the step actually taken, not the intended 2h
             flat[i] = hi
-            up = loss()
+            up = out()
             flat[i] = lo
-            down = loss()
+            down = out()
             flat[i] = orig
-            gflat[i] = (up - down) / (hi - lo)
+            # difference the outputs before weighting and summing: entries the step did not move
+            # cancel exactly instead of leaving the rounding of a large sum(ct * out) behind
+            gflat[i] = float(np.sum(ct64 * (up - down))) / (hi - lo)
         grads[name] = g
     return Outcome(None, grads, time.perf_counter() - t0)
 
