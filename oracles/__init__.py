@@ -16,7 +16,7 @@ _EXPORTS = {
     "CheckResult": "check", "OracleMismatch": "check", "OracleError": "check",
     "evaluate_case": "check", "run_check": "check", "replay": "check",
     "REGISTRY": "registry", "register": "registry",
-    "check_layer": "api", "assert_layer": "api", "LayerReport": "api",
+    "check_layer": "api", "assert_layer": "api", "LayerReport": "api", "layer_spec": "api",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -74,11 +74,8 @@ def check_layer(
     >>> report.passed
     True
     """
-    args = tuple(Float(n, s) for n, s in inputs.items()) if isinstance(inputs, dict) else tuple(inputs)
-    spec = LayerSpec(
-        name=name, make=make, inputs=args, params=dict(params or {}), fn=fn, torch_fn=torch_fn, jax_fn=jax_fn,
-        sizes=dict(sizes or {}), domain=domain or Domain(), config=dict(config or {}), **spec_kw,
-    )
+    spec = layer_spec(make, inputs=inputs, params=params, fn=fn, torch_fn=torch_fn, jax_fn=jax_fn, name=name,
+                      sizes=sizes, domain=domain, config=config, **spec_kw)
     report = LayerReport(name)
     dtypes = tuple(dtypes) if dtypes is not None else tuple(d for d in DTYPES if OPTIONS.dtype_selected(d))
     oracles = tuple(oracles) if oracles is not None else tuple(o for o in ORACLES if OPTIONS.oracle_selected(o))
@@ -87,6 +84,29 @@ def check_layer(
     for dtype in dtypes:
         report.results[dtype] = run_check(spec, dtype, oracles, max_examples=max_examples, record=record)
     return report
+
+
+def layer_spec(
+    make: Callable[..., Any],
+    *,
+    inputs: dict[str, Shape] | Sequence[Arg],
+    params: dict[str, Shape] | None = None,
+    fn: Callable | None = None,
+    torch_fn: Callable | None = None,
+    jax_fn: Callable | None = None,
+    name: str = "custom",
+    sizes: dict[str, tuple[int, ...]] | None = None,
+    domain: Domain | None = None,
+    config: dict[str, Any] | None = None,
+    **spec_kw,
+) -> LayerSpec:
+    """The LayerSpec `check_layer` builds from the same arguments: `oracles.register(spec)` puts it in
+    the registry, and `oracles.networks.register_network_layer(spec)` lets generated networks use it."""
+    args = tuple(Float(n, s) for n, s in inputs.items()) if isinstance(inputs, dict) else tuple(inputs)
+    return LayerSpec(
+        name=name, make=make, inputs=args, params=dict(params or {}), fn=fn, torch_fn=torch_fn, jax_fn=jax_fn,
+        sizes=dict(sizes or {}), domain=domain or Domain(), config=dict(config or {}), **spec_kw,
+    )
 
 
 def assert_layer(*args, **kwargs) -> LayerReport:

@@ -89,6 +89,41 @@ def register_block(name: str, block: Block, families: tuple[str, ...] = ("mlp",)
         FAMILIES[f].blocks = tuple(dict.fromkeys(FAMILIES[f].blocks + (name,)))
 
 
+def register_network_layer(spec: LayerSpec, *, rank: int = 0, free: dict[str, tuple[int, ...]] | None = None,
+                           families: tuple[str, ...] = ("mlp",)) -> None:
+    """Put a (researcher's) layer into the registry if it is not there, and into generated networks.
+
+    rank 0: the layer takes any shape its first input's symbolic shape can bind (elementwise, norms over
+    the last axis); rank 2/3/4: only inputs of that rank. free: output sizes a network may choose.
+
+    >>> from oracles import layer_spec
+    >>> from oracles.networks import register_network_layer, unregister_network_layer
+    >>> class Scale2:
+    ...     def forward(self, x): return 2 * x
+    ...     def backward(self, dout): return 2 * dout
+    >>> spec = layer_spec(lambda p: Scale2(), inputs={"x": ("n", "m")}, fn=lambda xp, x: 2 * x, name="scale2")
+    >>> register_network_layer(spec)
+    >>> "scale2" in FAMILIES["mlp"].blocks
+    True
+    >>> unregister_network_layer("scale2")
+    """
+    from .registry import REGISTRY, register
+
+    if REGISTRY.get(spec.name) is not spec:
+        register(spec)
+    register_block(spec.name, Block(spec.name, rank, free=dict(free or {})), families)
+
+
+def unregister_network_layer(name: str) -> None:
+    """Undo register_network_layer (the registry entry and the vocabulary block)."""
+    from .registry import REGISTRY
+
+    REGISTRY.pop(name, None)
+    VOCABULARY.pop(name, None)
+    for f in FAMILIES.values():
+        f.blocks = tuple(b for b in f.blocks if b != name)
+
+
 # --- descriptions --------------------------------------------------------------------------------------
 @dataclass
 class Family:

@@ -94,3 +94,47 @@ def test_repro_rebuilds_the_same_network():
     assert ns["net"] == desc
     a, b = build(desc), build(ns["net"])
     assert (a.x == b.x).all() and all((p == q).all() for n, m in zip(a.nodes, b.nodes) for p, q in zip(n.params.values(), m.params.values()))
+
+
+def test_a_researchers_layer_joins_generated_networks():
+    """A custom layer registered for networks is drawn into them and checked layer by layer there; its
+    broken twin is named as the culprit."""
+    import sys
+    from pathlib import Path
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from oracles import layer_spec
+    from oracles.networks import register_network_layer, unregister_network_layer
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
+    from custom_layer import RMSNorm, RMSNormNormConstant, rmsnorm_math
+
+    def spec(cls, name):
+        return layer_spec(lambda p: cls(p["g"]), inputs={"x": ("n", "d")}, params={"g": ("d",)},
+                          fn=rmsnorm_math, name=name)
+
+    seen = []
+    for cls, name in ((RMSNorm, "my_rmsnorm"), (RMSNormNormConstant, "my_rmsnorm_broken")):
+        register_network_layer(spec(cls, name))
+        try:
+            desc = NetDesc("mlp", "float64", (3, 3), (("affine", {"o": 5}), (name, {}), ("tanh", {}), ("affine", {"o": 2})),
+                           "softmax_with_loss", seed=4)
+            r = check_network(desc)
+            seen.append((name, r.passed, r.culprit.get("torch")))
+
+            @settings(max_examples=80, database=None, deadline=None)
+            @given(networks("mlp", "float64"))
+            def draws(d):
+                drawn.append(any(b[0] == name for b in d.blocks))
+
+            drawn = []
+            draws()
+            assert any(drawn), f"{name} never drawn into a network"
+        finally:
+            unregister_network_layer(name)
+    assert seen[0] == ("my_rmsnorm", True, None)
+    assert seen[1] == ("my_rmsnorm_broken", False, "1:my_rmsnorm_broken grad_in")
+    assert "my_rmsnorm" not in REGISTRY and "my_rmsnorm_broken" not in FAMILIES["mlp"].blocks
+    del st
