@@ -75,9 +75,4 @@ BROKEN = {
         broken_spec("mha", "mha_dWo_missing_transpose", _mha(MhaDWoMissingTranspose)),
         "float64", [(o, "grad_Wo") for o in ALL],
     ),
-    # float32 too: a missing transpose of a square matrix is a value error only, at float32's tolerance
-    "mha_dWo_missing_transpose_float32": (
-        broken_spec("mha", "mha_dWo_missing_transpose_f32", _mha(MhaDWoMissingTranspose)),
-        "float32", [(o, "grad_Wo") for o in ALL],
-    ),
 }
