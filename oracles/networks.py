@@ -155,6 +155,7 @@ class NetDesc:
     blocks: tuple  # each: (vocabulary name, {free size: value}) or ("residual", (inner blocks...))
     head: str
     seed: int = 0
+    name: str = ""  # records are filed under network_<name or family>
 
     def repro(self) -> str:
         return ("from oracles.networks import NetDesc, check_network\n"
@@ -595,7 +596,7 @@ def check_network(net: NetDesc | Network, oracles=("torch", "jax"), registry=Non
             for stage in ["forward", "grad_in", *[f"grad_{p}" for p in (node.spec.params if node.inner is None else ())]]:
                 tol = budget.widen(tolerance_for(dtype, oracle, stage, node.spec.tolerances), noise.get((node.path, stage)))
                 c = compare(ref.get(node.path, {}).get(stage), exp.get(stage), tol,
-                            layer=f"network_{net.desc.family}", dtype=dtype, stage=f"{node.name}.{stage}",
+                            layer=f"network_{net.desc.name or net.desc.family}", dtype=dtype, stage=f"{node.name}.{stage}",
                             oracle=oracle, shapes={"in": list(node.in_shape), "out": list(node.out_shape)})
                 if ref_error is not None:
                     c.note = f"the reference network raised {type(ref_error).__name__}: {ref_error}"

@@ -70,11 +70,33 @@ def summarize(rows: list[dict]) -> dict:
         "failures": failures,
         "conventions": conventions,
         "agreement": agreement(rows),
+        "networks": network_norms(rows),
         "slowest": sorted(
             ({k: r[k] for k in ("layer", "dtype", "oracle", "seconds", "comparisons")} for r in out_rows),
             key=lambda r: -r["seconds"],
         )[:10],
     }
+
+
+def network_norms(rows: list[dict]) -> list[dict]:
+    """Per network layer name and dtype, its deepest recorded example: the gradient norm of each layer's
+    first parameter, from the reference and from each framework (records' extra["norms"])."""
+    by: dict[tuple, dict] = defaultdict(dict)
+    for r in rows:
+        norms = (r.get("extra") or {}).get("norms")
+        if not norms or not r["layer"].startswith("network_"):
+            continue
+        ex = by[(r["layer"], r["dtype"])].setdefault(r["example"], {})
+        site = r["extra"]["site"]
+        entry = ex.setdefault(site, {"param": r["extra"]["stage"][5:], "norms": {}})
+        if entry["param"] == r["extra"]["stage"][5:]:
+            entry["norms"].update({k: v for k, v in norms.items() if v is not None})
+    out = []
+    for (layer, dtype), examples in sorted(by.items()):
+        example, sites = max(examples.items(), key=lambda kv: (len(kv[1]), -kv[0]))
+        out.append({"name": f"{layer} [{dtype}] example {example}",
+                    "layers": [{"name": f"{s} d{e['param']}", "norms": e["norms"]} for s, e in sites.items()]})
+    return out
 
 
 def _is_difference(r: dict) -> bool:

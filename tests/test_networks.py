@@ -138,3 +138,28 @@ def test_a_researchers_layer_joins_generated_networks():
     assert seen[1] == ("my_rmsnorm_broken", False, "1:my_rmsnorm_broken grad_in")
     assert "my_rmsnorm" not in REGISTRY and "my_rmsnorm_broken" not in FAMILIES["mlp"].blocks
     del st
+
+
+def _deep_plain(act: str, dtype: str) -> NetDesc:
+    """The seeds' vanishing-gradient setting: 10 affine layers of width 5, one activation between each."""
+    blocks = [("affine", {"o": 5})]
+    for _ in range(9):
+        blocks += [(act, {}), ("affine", {"o": 5})]
+    return NetDesc("mlp", dtype, (3, 5), tuple(blocks), "softmax_with_loss", seed=11, name=f"deep_{act}")
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("act", ["sigmoid", "relu"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_oracle_network_deep(act, dtype):
+    """10-layer sigmoid and ReLU networks, float64 and float32, every layer against both frameworks with
+    the default tolerances; the per-layer gradient norms go to the records (the report plots them)."""
+    from oracles import records
+
+    r = check_network(_deep_plain(act, dtype))
+    records.emit(r.comparisons)
+    r.assert_passed()
+    norms = [n["norms"]["W"] for n in r.grad_norms()]
+    assert len(norms) == 10
+    if act == "sigmoid":  # the seeds' observation: the gradient shrinks towards the input
+        assert norms[0] < norms[-1] / 4, norms
