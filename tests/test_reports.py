@@ -93,10 +93,11 @@ def test_baseline_flags_a_planted_regression(recorded):
     s = summarize(load(recorded)[0])
     base = json.loads(json.dumps(s))
     grown = json.loads(json.dumps(s))
-    target = next(r for r in grown["rows"] if r["layer"] == "relu" and r["max_abs"] > 0)
+    target = next(r for r in grown["rows"] if r["max_abs"] > 0 and not r["failed"])
     target["max_abs"] *= 50
     flagged = compare_with_baseline(grown, base)
-    assert any("relu/float64" in f and "grew 50x" in f for f in flagged)
+    key = f"{target['layer']}/{target['dtype']}/{target['oracle']}"
+    assert any(key in f and "grew 50x" in f for f in flagged), flagged
     base_ok = json.loads(json.dumps(s))
     for r in base_ok["rows"]:
         r["failed"] = 0
