@@ -20,6 +20,12 @@ DEFAULT_SIZES: tuple[int, ...] = (1, 2, 3, 5)
 #: values vary freely but shapes come from a bounded, deterministic set (see strategies.layouts).
 DEFAULT_LAYOUTS = 4
 
+#: JAX is asked on the first this-many layouts only (layout 0: distinct sizes; layout 1: the smallest):
+#: each (layer, dtype, shape) costs JAX a 0.1-1 s compile, against ~1 ms for PyTorch, so PyTorch and the
+#: numerical oracle cover every layout and JAX two of them. Examples on other layouts record no JAX
+#: comparison at all (nothing is counted as passed that was not compared).
+DEFAULT_JAX_LAYOUTS = 2
+
 
 @dataclass(frozen=True)
 class Domain:
@@ -132,6 +138,7 @@ class LayerSpec:
     kinks: the layer's convention at its non-differentiable points, in words (shown in the report).
     conventions: the same, checked: one Convention per kink or tie, exercised on purpose by the gate.
     layouts: how many distinct shape layouts a run draws from (DEFAULT_LAYOUTS; 0 = draw freely).
+    jax_layouts: on how many of them JAX is asked too (DEFAULT_JAX_LAYOUTS).
     tolerances: overrides of the tolerance table, keyed (dtype, oracle kind, stage kind); say why in
       tolerance_reason.
     """
@@ -151,6 +158,7 @@ class LayerSpec:
     kinks: str = "none (smooth)"
     conventions: tuple[Convention, ...] = ()
     layouts: int = DEFAULT_LAYOUTS
+    jax_layouts: int = DEFAULT_JAX_LAYOUTS
     tolerances: dict[tuple[str, str, str], Tol] = field(default_factory=dict)
     tolerance_reason: str = ""
     doc: str = ""

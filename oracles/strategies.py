@@ -32,6 +32,7 @@ class Case:
     params: dict[str, np.ndarray]
     seed: int = 0  # seeds the cotangent
     note: str = field(default="", compare=False)
+    layout: int = field(default=-1, compare=False)  # index in strategies.layouts(spec); -1: not from the set
 
     def shapes(self) -> dict[str, tuple[int, ...]]:
         return {k: tuple(np.shape(v)) for k, v in {**self.inputs, **self.params}.items()}
@@ -148,14 +149,16 @@ def layouts(spec: LayerSpec, seed: int | None = None) -> list[Layout]:
 
 
 @st.composite
-def layout_for(draw, spec: LayerSpec) -> tuple[dict[str, int], dict[str, int]]:
-    """(sizes, alternative choice per input): from the layout set, or freely when spec.layouts == 0."""
+def layout_for(draw, spec: LayerSpec) -> tuple[dict[str, int], dict[str, int], int]:
+    """(sizes, alternative choice per input, layout index): from the layout set, or freely (index -1)
+    when spec.layouts == 0 or ORACLE_LAYOUTS=free."""
     if spec.layouts == 0 or os.environ.get("ORACLE_LAYOUTS") == "free":
         sizes = {name: draw(st.sampled_from(spec.size_pool(name))) for name in spec.size_names()}
         choice = {a.name: draw(st.integers(0, len(a.shapes()) - 1)) for a in spec.inputs}
-        return sizes, choice
-    lay = draw(st.sampled_from(layouts(spec)))
-    return dict(lay.sizes), dict(lay.choice)
+        return sizes, choice, -1
+    index = draw(st.integers(0, len(layouts(spec)) - 1))
+    lay = layouts(spec)[index]
+    return dict(lay.sizes), dict(lay.choice), index
 
 
 def _arg_values(draw, arg: Arg, spec: LayerSpec, dtype: str, sizes: dict[str, int], choice: int = 0) -> np.ndarray:
@@ -173,8 +176,9 @@ def _arg_values(draw, arg: Arg, spec: LayerSpec, dtype: str, sizes: dict[str, in
 @st.composite
 def cases(draw, spec: LayerSpec, dtype: str, sizes: dict[str, int] | None = None) -> Case:
     """A whole example for `spec`: a layout, then inputs and parameters, then the cotangent's seed."""
+    index = -1
     if sizes is None:
-        sizes, choice = draw(layout_for(spec))
+        sizes, choice, index = draw(layout_for(spec))
     else:
         choice = {a.name: draw(st.integers(0, len(a.shapes()) - 1)) for a in spec.inputs}
     inputs = {a.name: _arg_values(draw, a, spec, dtype, sizes, choice.get(a.name, 0)) for a in spec.inputs}
@@ -183,7 +187,7 @@ def cases(draw, spec: LayerSpec, dtype: str, sizes: dict[str, int] | None = None
         for name, shape in spec.params.items()
     }
     seed = draw(st.integers(0, 2**32 - 1))
-    return Case(spec.name, dtype, sizes, inputs, params, seed)
+    return Case(spec.name, dtype, sizes, inputs, params, seed, layout=index)
 
 
 @st.composite

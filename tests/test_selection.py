@@ -1,6 +1,7 @@
 """`pytest -k oracle` and `pytest -m oracle` select the same gate, and it covers every layer,
 every oracle and both dtypes."""
 import json
+import re
 import subprocess
 import sys
 
@@ -22,7 +23,8 @@ def test_k_and_m_select_the_same_gate():
         for dtype in DTYPES:
             for oracle in ORACLES:
                 assert any(f"[{name}-{oracle}-{dtype}-grad_" in t for t in by_k), (name, oracle, dtype)
-            assert f"tests/test_oracle_layers.py::test_oracle[{name}-torch-{dtype}-forward]" in by_k
+            cls = "TestLayer_" + re.sub(r"[^0-9A-Za-z_]", "_", name)
+            assert f"tests/test_oracle_layers.py::{cls}::test_oracle[{name}-torch-{dtype}-forward]" in by_k
 
 
 def test_options_choose_oracles_dtypes_and_examples(tmp_path):
@@ -30,7 +32,7 @@ def test_options_choose_oracles_dtypes_and_examples(tmp_path):
     out = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-rs", "--oracle-oracles", "torch", "--oracle-dtypes", "float64",
          "--oracle-examples", "3", "--oracle-records", str(tmp_path),
-         *[f"tests/test_oracle_layers.py::test_oracle[relu-{i}]" for i in (
+         *[f"tests/test_oracle_layers.py::TestLayer_relu::test_oracle[relu-{i}]" for i in (
              "torch-float64-forward", "torch-float64-grad_x", "jax-float64-forward", "torch-float32-forward",
              "jax-float32-forward", "numerical-float64-grad_x")]],
         capture_output=True, text=True,
