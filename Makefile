@@ -3,9 +3,11 @@
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-PYTEST := $(PY) -m pytest --hypothesis-profile=ci
+# -n auto --dist loadscope: pytest-xdist, one worker per core; each layer's tests (one shared Hypothesis
+# run) stay on one worker. Records from all workers merge into one report.
+PYTEST := $(PY) -m pytest --hypothesis-profile=ci -n auto --dist loadscope
 
-.PHONY: gate test setup clean
+.PHONY: gate test bench setup clean
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +22,9 @@ gate: setup
 
 test: setup
 	$(PYTEST) -q
+
+bench: setup
+	$(PY) -m benchmarks
 
 clean:
 	rm -rf build .hypothesis
