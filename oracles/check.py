@@ -120,7 +120,7 @@ def evaluate_case(
     outcomes = {}
     for oracle in oracles:
         if oracle == "jax" and not jax_is_warm(spec, case) and (
-            not jax_compile or case.layout >= spec.jax_layouts
+            not jax_compile or case.layout >= spec.jax_layout_count
         ):
             continue  # shrinking, or a layout JAX is not asked on: no comparison, nothing counted
         try:
@@ -263,7 +263,8 @@ class CheckResult:
     error: BaseException | None = None
     seconds: float = 0.0
     convention: Convention | None = None
-    differences: dict = field(default_factory=dict)  # (oracle, stage) -> examples showing the documented difference
+    differences: dict = field(default_factory=dict)
+    last_failing: Case | None = None  # the last example that failed: after shrinking, the minimal one  # (oracle, stage) -> examples showing the documented difference
 
     def pairs(self):
         return [(o, s) for o in self.oracles for s in self.stages if not (o == "numerical" and s == "forward")]
@@ -277,6 +278,7 @@ class CheckResult:
                 self.comparisons.append(c)
             else:
                 self.failures[key] = (c, case)
+                self.last_failing = case
 
     def records(self) -> list[Comparison]:
         out = list(self.comparisons)
@@ -381,6 +383,20 @@ def run_check(
         check()
     except OracleMismatch as e:
         result.error = e
+        # While shrinking, and on layouts JAX is not asked on, JAX was skipped: ask it once on the minimal
+        # failing example, so its verdict on the failure is known (one compile) and recorded.
+        if "jax" in oracles and result.last_failing is not None and not any(k[0] == "jax" for k in result.failures):
+            case = result.last_failing
+            comps = evaluate_case(spec, case, ("jax",), example=next(counter))
+            if convention is not None:
+                _apply_convention(convention, comps, result)
+            for c in comps:
+                key = (c.oracle, c.stage)
+                result.counts[key] = result.counts.get(key, 0) + 1
+                if c.passed:
+                    result.comparisons.append(c)
+                else:
+                    result.failures[key] = (c, case)
     result.seconds = time.perf_counter() - t0
     if record:
         records.emit(result.records())

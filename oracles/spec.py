@@ -138,7 +138,8 @@ class LayerSpec:
     kinks: the layer's convention at its non-differentiable points, in words (shown in the report).
     conventions: the same, checked: one Convention per kink or tie, exercised on purpose by the gate.
     layouts: how many distinct shape layouts a run draws from (DEFAULT_LAYOUTS; 0 = draw freely).
-    jax_layouts: on how many of them JAX is asked too (DEFAULT_JAX_LAYOUTS).
+    jax_layouts: on how many of them JAX is asked too (default: DEFAULT_JAX_LAYOUTS, or every layout
+      when an input has alternative shapes: there the shapes are what is being tested).
     tolerances: overrides of the tolerance table, keyed (dtype, oracle kind, stage kind); say why in
       tolerance_reason.
     """
@@ -158,7 +159,7 @@ class LayerSpec:
     kinks: str = "none (smooth)"
     conventions: tuple[Convention, ...] = ()
     layouts: int = DEFAULT_LAYOUTS
-    jax_layouts: int = DEFAULT_JAX_LAYOUTS
+    jax_layouts: int | None = None
     tolerances: dict[tuple[str, str, str], Tol] = field(default_factory=dict)
     tolerance_reason: str = ""
     doc: str = ""
@@ -176,6 +177,12 @@ class LayerSpec:
         for c in self.conventions:
             if c.input not in [a.name for a in self.inputs if a.kind == "float"]:
                 raise ValueError(f"layer spec {self.name!r}: convention at {c.where!r} names no float input {c.input!r}")
+
+    @property
+    def jax_layout_count(self) -> int:
+        if self.jax_layouts is not None:
+            return self.jax_layouts
+        return self.layouts if any(len(a.shapes()) > 1 for a in self.inputs) else DEFAULT_JAX_LAYOUTS
 
     @property
     def diff_inputs(self) -> list[str]:

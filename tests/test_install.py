@@ -6,7 +6,6 @@ The package is built as a wheel and installed (no editable install, no source tr
 new virtual environment. Its dependencies (torch, jax, hypothesis, pytest, ...) are taken from the
 running environment through a .pth file: installing torch again would only re-test pip.
 """
-import os
 import subprocess
 import sys
 import sysconfig
@@ -14,6 +13,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from subproc import clean_env
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -97,9 +97,8 @@ def _research_folder(tmp: Path, name: str, cls: str) -> Path:
 
 
 def _pytest(py: Path, folder: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "HYPOTHESIS_PROFILE", "ORACLE_RECORDS")}
     return subprocess.run([str(py), "-m", "pytest", "-q", "-p", "no:cacheprovider", *args], cwd=folder,
-                          capture_output=True, text=True, env=env)
+                          capture_output=True, text=True, env=clean_env())
 
 
 def test_installed_package_is_not_the_source_tree(fresh_env):
@@ -109,7 +108,7 @@ def test_installed_package_is_not_the_source_tree(fresh_env):
     assert str(ROOT) not in where and "site-packages" in where, where
 
 
-def test_researcher_folder_passes_with_k_oracle(fresh_env):
+def test_researcher_folder_passes_with_k_selection(fresh_env):
     py, tmp = fresh_env
     folder = _research_folder(tmp, "good", "GLU")
     res = _pytest(py, folder, "-k", "oracle", "--hypothesis-profile=ci", "--oracle-examples", "8")
@@ -118,7 +117,7 @@ def test_researcher_folder_passes_with_k_oracle(fresh_env):
     assert list((folder / "build" / "oracle" / "records").glob("records-*.jsonl"))
 
 
-def test_researcher_broken_layer_fails_naming_stage_shapes_oracle(fresh_env):
+def test_researcher_broken_layer_fails_naming_stage_and_shapes(fresh_env):
     py, tmp = fresh_env
     folder = _research_folder(tmp, "broken", "BrokenGLU")
     res = _pytest(py, folder, "-m", "oracle", "--hypothesis-profile=ci", "--oracle-examples", "8", "--oracle-dtypes", "float64")
