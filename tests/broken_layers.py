@@ -114,10 +114,12 @@ BROKEN = {
         broken_spec("layernorm", "layernorm_dgamma_only_right_for_2d", lambda p, eps: LayerNormGammaFor2dOnly(p["gamma"], p["beta"], eps=eps)),
         "float64", [(o, s) for o in ALL for s in ("grad_gamma", "grad_beta")],
     ),
-    # float32 arithmetic inside a float64 layer: relative error ~1e-7, far above float64's rtol 1e-9
+    # float32 arithmetic inside a float64 layer: relative error ~6e-8, far above the exact oracles'
+    # rtol 1e-9 but below the numerical oracle's resolution (rtol 1e-6: a central difference cannot see
+    # float32 rounding), so only PyTorch and JAX are required to catch it
     "tanh_grad_in_float32": (
         broken_spec("tanh", "tanh_grad_in_float32", lambda p: TanhGradInFloat32()),
-        "float64", [(o, "grad_x") for o in ALL],
+        "float64", [(o, "grad_x") for o in ("torch", "jax")],
     ),
     # the same 0.1% bug must also be caught in float32 (rtol 1e-5 there)
     "affine_dx_off_by_1.001_float32": (
