@@ -269,8 +269,8 @@ class CheckResult:
     def pairs(self):
         return [(o, s) for o in self.oracles for s in self.stages if not (o == "numerical" and s == "forward")]
 
-    def add(self, case: Case, comps: list[Comparison]) -> None:
-        self.examples += 1
+    def add(self, case: Case, comps: list[Comparison], new_example: bool = True) -> None:
+        self.examples += new_example
         for c in comps:
             key = (c.oracle, c.stage)
             self.counts[key] = self.counts.get(key, 0) + 1
@@ -336,6 +336,15 @@ class CheckResult:
             raise OracleMismatch("\n\n".join(self.message(o, s) for o, s in bad))
 
 
+def hypothesis_settings(max_examples: int | None = None) -> dict:
+    """What every oracle check overrides in the active profile: no deadline (JAX compiles per new shape),
+    no multi-bug reporting (the first failure is shrunk to a minimal example), no too-slow health check."""
+    kw = dict(deadline=None, report_multiple_bugs=False, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    if max_examples is not None:
+        kw["max_examples"] = max_examples
+    return kw
+
+
 def run_check(
     spec: LayerSpec,
     dtype: str,
@@ -362,11 +371,8 @@ def run_check(
             strategy = kink_cases(spec, convention, dtype)
     result = CheckResult(spec.name, dtype, tuple(oracles), spec.stages(), convention=convention)
     counter = itertools.count()
-    kw = dict(deadline=None, report_multiple_bugs=False, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-    if max_examples is not None:
-        kw["max_examples"] = max_examples
 
-    @settings(settings.default, **kw)
+    @settings(settings.default, **hypothesis_settings(max_examples))
     @given(case=strategy if strategy is not None else cases(spec, dtype))
     def check(case: Case) -> None:
         # once a failure is known Hypothesis is shrinking: stop paying JAX compiles for new shapes
@@ -390,13 +396,7 @@ def run_check(
             comps = evaluate_case(spec, case, ("jax",), example=next(counter))
             if convention is not None:
                 _apply_convention(convention, comps, result)
-            for c in comps:
-                key = (c.oracle, c.stage)
-                result.counts[key] = result.counts.get(key, 0) + 1
-                if c.passed:
-                    result.comparisons.append(c)
-                else:
-                    result.failures[key] = (c, case)
+            result.add(case, comps, new_example=False)
     result.seconds = time.perf_counter() - t0
     if record:
         records.emit(result.records())

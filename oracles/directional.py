@@ -271,16 +271,14 @@ def check_layer_directional(spec: LayerSpec, dtype: str = "float64", *, k: int =
     """Draw cases of a registry layer with Hypothesis (the same strategies as the gate), run the
     reference's forward/backward with a random cotangent, and check the gradients along k directions.
     A layer that raises, or returns gradients of the wrong shape, fails like a wrong value."""
-    from hypothesis import HealthCheck, given, settings
+    from hypothesis import given, settings
 
+    from .check import hypothesis_settings
     from .strategies import cases
 
     result = DirectionalResult(spec.name, dtype)
-    kw = dict(deadline=None, report_multiple_bugs=False, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-    if max_examples is not None:
-        kw["max_examples"] = max_examples
 
-    @settings(settings.default, **kw)
+    @settings(settings.default, **hypothesis_settings(max_examples))
     @given(case=strategy if strategy is not None else cases(spec, dtype))
     def check(case: Case) -> None:
         out_shape, _ = output_shape(spec, case)
