@@ -25,13 +25,13 @@ class LayerReport:
     def assert_passed(self) -> None:
         bad = [r for r in self.results.values() if not r.passed]
         if bad:
-            raise OracleMismatch("\n\n".join(r.message(o, s) for r in bad for o, s in r.failing()))
+            raise OracleMismatch("\n\n".join(r.message(o, s) for r in bad for o, s in r.not_passed()))
 
     def __str__(self) -> str:
         lines = []
         for dtype, r in self.results.items():
             for o, s in r.pairs():
-                status = "ok  " if r.stage_passed(o, s) else "FAIL"
+                status = "ok  " if r.stage_passed(o, s) else "FAIL" if r.stage_failed(o, s) else "????"
                 lines.append(f"{status} {self.name} [{dtype}] {s} vs {o} ({r.counts.get((o, s), 0)} examples)")
         return "\n".join(lines)
 

@@ -74,11 +74,12 @@ def compare(actual, expected, tol: Tol, **meta) -> Comparison:
     """
     exp = np.asarray(expected)
     dtype = meta.get("dtype", str(exp.dtype))
-    base = dict(atol=tol.atol, rtol=tol.rtol, **meta)
+    # an element-wise atol (the float32 budget) is recorded as its largest value
+    base = dict(atol=float(np.max(tol.atol)), rtol=tol.rtol, **meta)
     if actual is None:
         return Comparison(max_abs=math.inf, max_rel=math.inf, headroom=0.0, passed=False, note="reference gave no value", **base)
     act = np.asarray(actual)
-    if act.shape != exp.shape:
+    if act.shape != exp.shape or np.shape(tol.atol) not in ((), exp.shape):
         return Comparison(
             max_abs=math.inf, max_rel=math.inf, headroom=0.0, passed=False,
             note=f"shape {act.shape} != expected {exp.shape}", **base,

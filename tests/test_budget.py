@@ -37,3 +37,14 @@ def test_float64_has_no_budget():
     case = Case("affine", "float64", {"n": 2, "i": 3, "o": 2}, {"x": rng.normal(size=(2, 3))},
                 {"W": rng.normal(size=(3, 2)), "b": rng.normal(size=2)}, seed=1)
     assert all("float32_noise" not in c.extra for c in evaluate_case(spec, case))
+
+
+def test_budget_is_per_element():
+    """Noise from the stage's large entries does not excuse a 100% error on its small ones."""
+    from oracles.comparison import compare
+
+    tol = widen(Tol(atol=1e-5, rtol=1e-5), np.array([1e-4, 1e-9]))
+    meta = dict(layer="l", dtype="float32", stage="grad_x", oracle="torch", shapes={})
+    ok = compare(np.array([1e3 + 5e-4, 1e-3], np.float32), np.array([1e3, 1e-3], np.float32), tol, **meta)
+    bad = compare(np.array([1e3, 2e-3], np.float32), np.array([1e3, 1e-3], np.float32), tol, **meta)
+    assert ok.passed and not bad.passed and bad.worst_index == [1]

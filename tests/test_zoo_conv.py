@@ -65,4 +65,4 @@ def test_last_max_instead_of_first_is_caught_only_at_ties(name):
     tie = REGISTRY[name.removesuffix("_last_max")].conventions[0]
     result = run_check(replace(spec, domain=Domain()), "float64", max_examples=25, record=False, convention=tie)
     assert {("torch", "grad_x"), ("jax", "grad_x")} <= set(result.failing()), result.failing()
-    assert result.stage_passed("torch", "forward") and result.stage_passed("jax", "forward")
+    assert not result.stage_failed("torch", "forward") and not result.stage_failed("jax", "forward")
