@@ -421,6 +421,12 @@ def run_check(
             if convention is not None:
                 _apply_convention(convention, comps, result)
             result.add(case, comps, new_example=False)
+    except Exception as e:  # the check itself could not run (OracleError, a Hypothesis error): say so in
+        if record:          # the records too, so the report cannot show this layer as absent-but-passing
+            records.emit([Comparison(layer=spec.name, dtype=dtype, stage="check", oracle="-", shapes={},
+                                     max_abs=math.inf, max_rel=math.inf, atol=0.0, rtol=0.0, headroom=0.0,
+                                     passed=False, note=f"the check raised {type(e).__name__}: {e}")])
+        raise
     result.seconds = time.perf_counter() - t0
     if record:
         records.emit(result.records())

@@ -39,8 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     t = summary["totals"]
     verdict = "PASS" if t["failed"] == 0 else f"FAIL: {t['failed']} failed comparison(s)"
     print(f"{verdict}: {t['comparisons']} comparisons, {t['layers']} layers, dtypes {', '.join(t['dtypes'])}, oracles {', '.join(t['oracles'])}")
-    worst = min(summary["rows"], key=lambda r: r["min_headroom"])
-    print(f"smallest headroom: {worst['min_headroom']:.3g} ({worst['layer']} {worst['dtype']} vs {worst['oracle']})")
+    if summary["rows"]:
+        worst = min(summary["rows"], key=lambda r: r["min_headroom"])
+        print(f"smallest headroom: {worst['min_headroom']:.3g} ({worst['layer']} {worst['dtype']} vs {worst['oracle']})")
     if regressions:
         print(f"{len(regressions)} regression(s) against the baseline:")
         for r in regressions:

@@ -85,6 +85,7 @@ def headroom_chart(summary: dict) -> str:
     for i, r in enumerate(rows):
         y = 10 + i * bh
         h = r["min_headroom"]
+        h = 0.0 if math.isnan(h) else h
         w = _x(h if h > 0 else 1e-300, width, lo, hi) if math.isfinite(h) else width
         color = ORACLE_COLORS.get(r["oracle"], "#888") if not r["failed"] else "#e03131"
         parts.append(f'<text x="{left - 6}" y="{y + 8}" font-size="9" text-anchor="end">{esc(r["layer"])} [{esc(r["dtype"])}] {esc(r["oracle"])}</text>')
@@ -126,7 +127,7 @@ def network_chart(networks: list[dict]) -> str:
         layers = net["layers"]
         n = len(layers)
         left, width, height = 60, 520, 180
-        vals = [v for lay in layers for v in lay["norms"].values() if v > 0]
+        vals = [v for lay in layers for v in lay["norms"].values() if isinstance(v, (int, float)) and math.isfinite(v) and v > 0]
         lo = math.floor(math.log10(min(vals))) if vals else -1
         hi = math.ceil(math.log10(max(vals))) if vals else 1
         hi = hi if hi > lo else lo + 1
@@ -136,6 +137,7 @@ def network_chart(networks: list[dict]) -> str:
             pts = []
             for i, lay in enumerate(layers):
                 v = lay["norms"].get(src, 0.0)
+                v = v if isinstance(v, (int, float)) and math.isfinite(v) else 0.0
                 x = left + (i / max(n - 1, 1)) * width
                 y = height - (_x(v, height, lo, hi) if v > 0 else 0)
                 pts.append(f"{x:.1f},{y:.1f}")

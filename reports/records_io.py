@@ -13,8 +13,14 @@ class RecordsError(Exception):
 
 
 def _num(v):
+    """"inf"/"-inf"/"nan" strings (how records and summaries write non-finite floats) back to floats,
+    in nested dicts and lists too."""
     if isinstance(v, str) and v in ("inf", "-inf", "nan"):
         return float(v)
+    if isinstance(v, dict):
+        return {k: _num(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_num(x) for x in v]
     return v
 
 

@@ -26,9 +26,9 @@ def summarize(rows: list[dict]) -> dict:
         groups[(r["layer"], r["dtype"], r["oracle"])].append(r)
     out_rows = []
     for (layer, dtype, oracle), rs in sorted(groups.items()):
-        finite_h = [r["headroom"] for r in rs if r["passed"]]
-        min_h = min((r["headroom"] for r in rs), default=math.inf)
-        worst = min(rs, key=lambda r: r["headroom"])
+        finite_h = [_h(r) for r in rs if r["passed"]]
+        min_h = min((_h(r) for r in rs), default=math.inf)
+        worst = min(rs, key=_h)
         h_ok = min(finite_h, default=math.inf)
         out_rows.append({
             "layer": layer, "dtype": dtype, "oracle": oracle,
@@ -84,6 +84,8 @@ def network_norms(rows: list[dict]) -> list[dict]:
     by: dict[tuple, dict] = defaultdict(dict)
     for r in rows:
         norms = (r.get("extra") or {}).get("norms")
+        if norms:
+            norms = {k: v for k, v in norms.items() if isinstance(v, (int, float)) and math.isfinite(v)}
         if not norms or not r["layer"].startswith("network_"):
             continue
         ex = by[(r["layer"], r["dtype"])].setdefault(r["example"], {})
@@ -97,6 +99,12 @@ def network_norms(rows: list[dict]) -> list[dict]:
         out.append({"name": f"{layer} [{dtype}] example {example}",
                     "layers": [{"name": f"{s} d{e['param']}", "norms": e["norms"]} for s, e in sites.items()]})
     return out
+
+
+def _h(r: dict) -> float:
+    """A record's headroom, NaN read as 0 (a NaN error is as bad as it gets)."""
+    h = r["headroom"]
+    return 0.0 if isinstance(h, float) and math.isnan(h) else h
 
 
 def _is_difference(r: dict) -> bool:
@@ -123,7 +131,9 @@ def agreement(rows: list[dict]) -> dict[str, dict[str, float]]:
 
 def compare_with_baseline(summary: dict, baseline: dict, factor: float = 10.0) -> list[str]:
     """Regressions against an earlier summary: worst error grown more than `factor`x, or newly failing."""
-    old = {(r["layer"], r["dtype"], r["oracle"]): r for r in baseline.get("rows", [])}
+    from .records_io import _num
+
+    old = {(r["layer"], r["dtype"], r["oracle"]): _num(r) for r in baseline.get("rows", [])}
     out = []
     for r in summary["rows"]:
         key = (r["layer"], r["dtype"], r["oracle"])

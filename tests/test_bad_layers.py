@@ -128,3 +128,15 @@ def test_broken_spec_math_is_an_error_not_a_mismatch():
     spec = replace(REGISTRY["relu"], name="bad_oracle", torch_fn=bad_torch)
     with pytest.raises(OracleError, match=r"bad_oracle \[float64\] oracle torch failed on shapes"):
         run_check(spec, "float64", max_examples=3, record=False)
+
+
+def test_a_check_that_cannot_run_is_recorded_as_failed(tmp_path):
+    from oracles import records
+    from reports import load
+
+    spec = replace(REGISTRY["relu"], name="bad_oracle_recorded", torch_fn=lambda x: x[:, :0])
+    with records.to(tmp_path, "r"), pytest.raises(OracleError):
+        run_check(spec, "float64", max_examples=3)
+    rows = load(tmp_path)[0]
+    assert [(r["layer"], r["stage"], r["passed"]) for r in rows] == [("bad_oracle_recorded", "check", False)]
+    assert "OracleError" in rows[0]["note"]

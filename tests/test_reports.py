@@ -204,3 +204,23 @@ def test_records_split_over_workers_give_the_same_report(tmp_path):
     separately = summarize(load_files([files[0]])[0] + load_files([files[1]])[0])
     assert merged == separately
     assert {(r["layer"], r["dtype"]) for r in merged["rows"]} == {("relu", "float64"), ("sigmoid", "float32")}
+
+
+def test_non_finite_and_odd_records_do_not_crash_the_report(recorded, tmp_path):
+    """A baseline with "inf" strings, network norms that overflowed, a NaN headroom, and a run made of
+    convention differences only: the report is still written."""
+    rows = load(recorded)[0]
+    s = summarize(rows)
+    base = json.loads((lambda d: d)(json.dumps({"rows": [dict(r, max_abs="inf") for r in s["rows"]]})))
+    compare_with_baseline(s, base)
+    odd = [dict(rows[0], layer="network_x", extra={"site": "0:affine", "stage": "grad_W", "norms": {"reference": float("inf"), "torch": "nan"}}),
+           dict(rows[0], headroom=float("nan"), passed=False)]
+    from reports.html import render
+
+    s2 = summarize(odd)
+    assert s2["rows"][0]["min_headroom"] == 0.0 or s2["rows"][-1]["min_headroom"] == 0.0
+    assert "<svg" in render(s2, odd)
+    only_diffs = [r for r in rows if r["convention"] and r["extra"].get("differs")]
+    f = tmp_path / "records-x-main.jsonl"
+    f.write_text('{"schema": "oracle-records/1"}\n' + "".join(json.dumps(r) + "\n" for r in only_diffs))
+    assert main([str(f), "-o", str(tmp_path / "out")]) == 0
