@@ -51,8 +51,8 @@ def log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
 
 
 def _labels_as_indices(t: np.ndarray, num_classes: int) -> np.ndarray:
-    """Class indices from either one-hot rows or integer labels."""
-    if t.ndim == 2 and t.shape[1] == num_classes and not np.issubdtype(t.dtype, np.integer):
+    """Class indices from either one-hot rows (any dtype, as in the book: t.size == y.size) or labels."""
+    if t.ndim == 2 and t.shape[1] == num_classes:
         return t.argmax(axis=1)
     return t.astype(np.intp).reshape(-1)
 

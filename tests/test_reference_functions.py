@@ -71,3 +71,26 @@ def test_large_logits_stay_finite():
     assert np.isfinite(loss) and np.isclose(loss, 2000.0)
     assert np.all(np.isfinite(layer.backward(1.0)))
     assert np.all(np.isfinite(R.sigmoid(np.array([-1000.0, 1000.0]))))
+
+
+# --- unit tests that mutation testing showed missing (mutation/README.md) ---
+@given(st.integers(1, 4), st.integers(2, 5), st.integers(0, 2**31))
+def test_cross_entropy_error_matches_torch_for_indices_onehot_and_1d(n, c, seed):
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(size=(n, c))
+    y = R.softmax(logits)
+    idx = rng.integers(0, c, size=n)
+    want = F.cross_entropy(torch.from_numpy(logits), torch.from_numpy(idx)).item()
+    onehot = np.eye(c)[idx]
+    for t in (idx, onehot, onehot.astype(np.int64)):  # indices, float one-hot, integer one-hot
+        assert np.isclose(R.cross_entropy_error(y, t), want, rtol=1e-12, atol=1e-14)
+    # a single example as 1-d arrays, labels as an index or a one-hot row
+    one = F.cross_entropy(torch.from_numpy(logits[:1]), torch.from_numpy(idx[:1])).item()
+    assert np.isclose(R.cross_entropy_error(y[0], idx[:1]), one, rtol=1e-12)
+    assert np.isclose(R.cross_entropy_error(y[0], onehot[0]), one, rtol=1e-12)
+
+
+def test_derivative_helpers_keep_the_dtype():
+    x = np.array([-1.0, 0.5, 2.0], dtype=np.float32)
+    assert R.d_relu(x).dtype == np.float32 and R.d_sigmoid(x).dtype == np.float32
+    assert (R.d_relu(x) == np.array([0, 1, 1], np.float32)).all()

@@ -56,3 +56,28 @@ def test_sequential_outputs_and_deltas_match_torch(n, widths, classes, seed):
         idx = [j for j, l in enumerate(layers) if isinstance(l, R.Affine)][i]
         np.testing.assert_allclose(grads[f"{idx}.W"], W.grad.numpy(), rtol=1e-9, atol=1e-12)
         np.testing.assert_allclose(grads[f"{idx}.b"], bt[i].grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_params_and_grads_are_keyed_by_layer_index_and_name():
+    rng = np.random.default_rng(0)
+    a1, a2 = R.Affine(rng.normal(size=(3, 4)), np.zeros(4)), R.Affine(rng.normal(size=(4, 2)), np.ones(2))
+    net = R.Sequential([a1, R.Relu(), a2], R.SoftmaxWithLoss())
+    assert list(net.params()) == ["0.W", "0.b", "2.W", "2.b"]
+    assert net.params()["2.b"] is a2.b and a1.params() == {"W": a1.W, "b": a1.b}
+    net.forward(rng.normal(size=(5, 3)), np.array([0, 1, 1, 0, 1]))
+    net.backward()
+    g = net.grads()
+    assert list(g) == list(net.params()) and g["0.W"] is a1.dW and a2.grads()["b"] is a2.db
+    assert all(g[k].shape == net.params()[k].shape for k in g)
+
+
+def test_a_loss_with_two_gradients_feeds_the_first_back():
+    """MeanSquaredError returns (dy, dt); Sequential propagates dy."""
+    rng = np.random.default_rng(1)
+    W = rng.normal(size=(3, 2))
+    net = R.Sequential([R.Affine(W, np.zeros(2))], R.MeanSquaredError())
+    x, t = rng.normal(size=(4, 3)), rng.normal(size=(4, 2))
+    net.forward(x, t)
+    deltas = net.backward()
+    y = x @ W
+    assert np.allclose(deltas[-1], (y - t) / 4) and np.allclose(deltas[0], (y - t) / 4 @ W.T)
