@@ -378,10 +378,15 @@ def _first(g):
     return g[0] if isinstance(g, (tuple, list)) else g
 
 
-def run_reference(net: Network) -> dict[str, dict[str, np.ndarray]]:
-    """Each site's output, input gradient and parameter gradients, from the reference layers."""
+def _chain(net: Network, leaf_forward, leaf_backward, keep) -> dict[str, dict[str, Any]]:
+    """Run a network by hand, layer after layer, the way the reference and the per-layer JAX oracle do.
+
+    leaf_forward(node, a) -> output; leaf_backward(node, dout) -> (input gradient, {param: gradient}).
+    A residual block outputs a + branch(a); its input gradient is dout + the branch's. `keep(value)` is
+    what gets recorded (a copy for the reference, whose layers may reuse their arrays).
+    Returns site path -> {"forward", "grad_in", "grad_<param>"...}.
+    """
     res: dict[str, dict[str, Any]] = {}
-    layers: dict[str, Any] = {}
 
     def fwd(node: Node, a):
         if node.inner is not None:
@@ -390,11 +395,8 @@ def run_reference(net: Network) -> dict[str, dict[str, np.ndarray]]:
                 b = fwd(n, b)
             out = a + b
         else:
-            layer = node.spec.make({k: v.copy() for k, v in node.params.items()}, **node.spec.config)
-            layers[node.path] = layer
-            out = layer.forward(a, *[node.extras[arg.name] for arg in node.spec.inputs[1:]])
-        # copies: a neighbour that mutates its input or dout in place must not rewrite this site's record
-        res[node.path] = {"forward": np.array(out, copy=True)}
+            out = leaf_forward(node, a)
+        res[node.path] = {"forward": keep(out)}
         return out
 
     def bwd(node: Node, d):
@@ -404,12 +406,9 @@ def run_reference(net: Network) -> dict[str, dict[str, np.ndarray]]:
                 e = bwd(n, e)
             g = d + e
         else:
-            layer = layers[node.path]
-            g = _first(layer.backward(d))
-            for p in node.spec.params:
-                v = getattr(layer, "d" + p, None)
-                res[node.path][f"grad_{p}"] = None if v is None else np.array(v, copy=True)
-        res[node.path]["grad_in"] = np.array(g, copy=True)
+            g, grads = leaf_backward(node, d)
+            res[node.path].update({f"grad_{k}": None if v is None else keep(v) for k, v in grads.items()})
+        res[node.path]["grad_in"] = keep(g)
         return g
 
     a = net.x
@@ -420,6 +419,24 @@ def run_reference(net: Network) -> dict[str, dict[str, np.ndarray]]:
     for n in reversed(net.nodes):
         d = bwd(n, d)
     return res
+
+
+def run_reference(net: Network) -> dict[str, dict[str, np.ndarray]]:
+    """Each site's output, input gradient and parameter gradients, from the reference layers."""
+    layers: dict[str, Any] = {}
+
+    def forward(node: Node, a):
+        layer = node.spec.make({k: v.copy() for k, v in node.params.items()}, **node.spec.config)
+        layers[node.path] = layer
+        return layer.forward(a, *[node.extras[arg.name] for arg in node.spec.inputs[1:]])
+
+    def backward(node: Node, d):
+        layer = layers[node.path]
+        g = _first(layer.backward(d))
+        return g, {p: getattr(layer, "d" + p, None) for p in node.spec.params}
+
+    # copies: a neighbour that mutates its input or dout in place must not rewrite this site's record
+    return _chain(net, forward, backward, keep=lambda v: np.array(v, copy=True))
 
 
 def run_torch(net: Network) -> dict[str, dict[str, np.ndarray]]:
@@ -472,7 +489,6 @@ def run_jax(net: Network) -> dict[str, dict[str, np.ndarray]]:
     cotangent to get the output, then backward with the cotangent JAX's own chain produced."""
     import jax
 
-    res: dict[str, dict[str, Any]] = {}
     ins: dict[str, Any] = {}
 
     def call(node: Node, a, ct):
@@ -482,39 +498,16 @@ def run_jax(net: Network) -> dict[str, dict[str, np.ndarray]]:
         other = {k: v for k, v in node.extras.items() if k not in node.spec.diff_inputs}
         return jax.block_until_ready(fn(diff, other, dict(node.params), ct))
 
-    def fwd(node: Node, a):
+    def forward(node: Node, a):
         ins[node.path] = a
-        if node.inner is not None:
-            b = a
-            for n in node.inner:
-                b = fwd(n, b)
-            out = a + b
-        else:
-            out, _, _ = call(node, a, np.zeros(node.out_shape, dtype=net.desc.dtype))
-        res[node.path] = {"forward": np.asarray(out)}
+        out, _, _ = call(node, a, np.zeros(node.out_shape, dtype=net.desc.dtype))
         return out
 
-    def bwd(node: Node, d):
-        if node.inner is not None:
-            e = d
-            for n in reversed(node.inner):
-                e = bwd(n, e)
-            g = d + e
-        else:
-            _, g_in, g_par = call(node, ins[node.path], d)
-            g = g_in[node.spec.inputs[0].name]
-            res[node.path].update({f"grad_{k}": np.asarray(v) for k, v in g_par.items()})
-        res[node.path]["grad_in"] = np.asarray(g)
-        return g
+    def backward(node: Node, d):
+        _, g_in, g_par = call(node, ins[node.path], d)
+        return g_in[node.spec.inputs[0].name], g_par
 
-    a = net.x
-    for n in net.nodes:
-        a = fwd(n, a)
-    fwd(net.head, a)
-    d = bwd(net.head, np.asarray(net.ct))
-    for n in reversed(net.nodes):
-        d = bwd(n, d)
-    return res
+    return _chain(net, forward, backward, keep=np.asarray)
 
 
 NET_RUNNERS = {"torch": run_torch, "jax": run_jax}
