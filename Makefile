@@ -6,6 +6,9 @@ PY     := $(VENV)/bin/python
 # -n auto --dist loadscope: pytest-xdist, one worker per core; each layer's tests (one shared Hypothesis
 # run) stay on one worker. Records from all workers merge into one report.
 PYTEST := $(PY) -m pytest --hypothesis-profile=ci -n auto --dist loadscope
+# JAX's persistent compilation cache: a second run on the same machine loads the oracles' compiled
+# programs from disk (measured: JAX compile time 11.9 s -> 3.7 s on five layers).
+export ORACLE_JAX_CACHE ?= $(CURDIR)/build/jax-cache
 
 .PHONY: gate test bench setup clean
 

@@ -42,6 +42,13 @@ def configure() -> None:
     import jax
     import torch
 
+    # JAX's persistent compilation cache, opt-in (`make gate` sets it): repeated runs on one machine load
+    # compiled oracles from disk instead of compiling them again.
+    cache = os.environ.get("ORACLE_JAX_CACHE")
+    if cache:
+        jax.config.update("jax_compilation_cache_dir", cache)
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+        jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
     jax.config.update("jax_enable_x64", True)
     jax.config.update("jax_default_matmul_precision", "highest")
     torch.set_float32_matmul_precision("highest")
