@@ -439,8 +439,11 @@ def run_reference(net: Network) -> dict[str, dict[str, np.ndarray]]:
     return _chain(net, forward, backward, keep=lambda v: np.array(v, copy=True))
 
 
-def run_torch(net: Network) -> dict[str, dict[str, np.ndarray]]:
-    """One autograd graph over the whole network; intermediate gradients via retain_grad."""
+def run_torch(net: Network, leaves: dict | None = None) -> dict[str, dict[str, np.ndarray]]:
+    """One autograd graph over the whole network; intermediate gradients via retain_grad.
+
+    leaves: site path -> {param: tensor} to use as the parameters (a training loop's, whose
+    torch.optim optimizer steps them); by default fresh tensors from the network's arrays."""
     import torch
 
     res: dict[str, dict[str, Any]] = {}
@@ -458,7 +461,7 @@ def run_torch(net: Network) -> dict[str, dict[str, np.ndarray]]:
                 b = fwd(n, b)
             out = a + b
         else:
-            ps = {k: torch.from_numpy(v.copy()).requires_grad_(True) for k, v in node.params.items()}
+            ps = (leaves or {}).get(node.path) or {k: torch.from_numpy(v.copy()).requires_grad_(True) for k, v in node.params.items()}
             tensors[node.path + ":params"] = ps
             ex = [torch.from_numpy(np.array(node.extras[arg.name])) for arg in node.spec.inputs[1:]]
             out = _torch_fn(node.spec)(a, *ex, **ps, **node.spec.config)
@@ -736,3 +739,71 @@ def run_network_check(family: str, dtype: str, *, max_examples: int | None = Non
                 out.append(c)
         rec.emit(out)
     return result
+
+
+
+# --- training equivalence ------------------------------------------------------------------------------------
+def train_network(desc: NetDesc, optimizer: str = "sgd", steps: int = 5, lr: float = 0.05, momentum: float = 0.9,
+                  registry=None, reference_optimizer=None) -> list[dict[str, float]]:
+    """K steps of one network's training three ways, from the same initial weights: the reference
+    (reference.optimizers), PyTorch (torch.optim on one autograd graph), JAX (the per-layer chain and a
+    hand-written jnp update). Returns, per step, the largest |reference - framework| over all parameters
+    and, for the assertion, `passed` under the tolerance table's gradient row.
+
+    optimizer: "sgd" (w <- w - lr * grad, the seeds' rule) or "momentum" (the book's v <- mu v - lr g,
+    w <- w + v, which equals torch's SGD(momentum=mu) for a constant lr). Adaptive optimizers are checked on
+    fixed networks in tests/test_optimizers.py: they divide by sqrt(v), which turns a gradient that is 0 in
+    one framework and 1e-17 in another (a dead unit) into steps of size lr.
+    reference_optimizer: an optimizer object to use in the reference instead (a user's own, or a broken one).
+    """
+    import jax.numpy as jnp
+    import torch
+
+    from reference.optimizers import SGD, Momentum
+
+    nets = {k: build(desc, registry) for k in ("reference", "torch", "jax")}
+
+    def leaf_nodes(net):
+        return [n for n in net.sites() if n.inner is None and n.params]
+
+    def flat(net):
+        return {f"{n.path}.{k}": v for n in leaf_nodes(net) for k, v in n.params.items()}
+
+    ref_opt = reference_optimizer or (SGD(lr) if optimizer == "sgd" else Momentum(lr, momentum))
+    leaves = {n.path: {k: torch.from_numpy(v.copy()).requires_grad_(True) for k, v in n.params.items()}
+              for n in leaf_nodes(nets["torch"])}
+    torch_opt = torch.optim.SGD([t for d in leaves.values() for t in d.values()], lr=lr,
+                                momentum=0.0 if optimizer == "sgd" else momentum)
+    velocity: dict[str, Any] = {}
+    tol = tolerance_for(desc.dtype, "torch", "grad_W")
+    drift = []
+    for _ in range(steps):
+        r = run_reference(nets["reference"])
+        ref_opt.update(flat(nets["reference"]), {f"{n.path}.{k}": r[n.path][f"grad_{k}"] for n in leaf_nodes(nets["reference"]) for k in n.params})
+
+        torch_opt.zero_grad()
+        run_torch(nets["torch"], leaves)
+        torch_opt.step()
+
+        rj = run_jax(nets["jax"])
+        for n in leaf_nodes(nets["jax"]):
+            for k in n.params:
+                g = jnp.asarray(rj[n.path][f"grad_{k}"])
+                key = f"{n.path}.{k}"
+                if optimizer == "sgd":
+                    n.params[k] = np.asarray(jnp.asarray(n.params[k]) - lr * g)
+                else:
+                    velocity[key] = momentum * velocity.get(key, jnp.zeros_like(g)) - lr * g
+                    n.params[k] = np.asarray(jnp.asarray(n.params[k]) + velocity[key])
+
+        ref = flat(nets["reference"])
+        got = {"torch": {f"{p}.{k}": t.detach().numpy() for p, d in leaves.items() for k, t in d.items()},
+               "jax": flat(nets["jax"])}
+        row = {}
+        ok = True
+        for oracle, params in got.items():
+            row[oracle] = max(float(np.max(np.abs(ref[k] - params[k]), initial=0.0)) for k in ref)
+            ok = ok and all(np.allclose(ref[k], params[k], atol=tol.atol, rtol=tol.rtol) for k in ref)
+        row["passed"] = ok
+        drift.append(row)
+    return drift

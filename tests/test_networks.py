@@ -200,3 +200,44 @@ def _TanhDerivFromInput():
             return dout * (1 - np.tanh(self.x) ** 2) * 1.01
 
     return T()
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_training_a_generated_network_matches_both_frameworks_step_by_step(optimizer, dtype):
+    """K = 5 steps of a Hypothesis-generated network: reference optimizers against torch.optim and a
+    hand-written JAX update, every parameter after every step, under the tolerance table."""
+    from hypothesis import given, settings
+
+    from oracles.networks import train_network
+
+    worst = []
+
+    @settings(max_examples=4, deadline=None, database=None, derandomize=True)
+    @given(networks("mlp", dtype, max_blocks=5))
+    def run(desc):
+        drift = train_network(desc, optimizer, steps=5)
+        worst.append(max(max(r["torch"], r["jax"]) for r in drift))
+        assert all(r["passed"] for r in drift), (desc.repro(), drift)
+
+    run()
+    assert len(worst) == 4
+    print(f"{optimizer} [{dtype}] largest drift per run: {worst}")
+
+
+def test_training_check_catches_a_wrong_optimizer():
+    """A reference momentum that forgets to decay its velocity drifts from both frameworks by step 2."""
+    from reference.optimizers import Momentum
+
+    from oracles.networks import train_network
+
+    class NoDecay(Momentum):
+        def update(self, params, grads):
+            self.momentum = 1.0  # v <- v - lr * g: the velocity never decays
+            super().update(params, grads)
+
+    desc = _deep(2, seed=3)
+    good = train_network(desc, "momentum", steps=3)
+    bad = train_network(desc, "momentum", steps=3, reference_optimizer=NoDecay(0.05, 0.9))
+    assert all(r["passed"] for r in good)
+    assert bad[0]["passed"] and not bad[1]["passed"] and bad[1]["torch"] > 1e-6
