@@ -410,22 +410,24 @@ def run_check(
 
     t0 = time.perf_counter()
     try:
-        check()
-    except OracleMismatch as e:
-        result.error = e
-        # While shrinking, and on layouts JAX is not asked on, JAX was skipped: ask it once on the minimal
-        # failing example, so its verdict on the failure is known (one compile) and recorded.
-        if "jax" in oracles and result.last_failing is not None and not any(k[0] == "jax" for k in result.failures):
-            case = result.last_failing
-            comps = evaluate_case(spec, case, ("jax",), example=next(counter), noise_from=noise_from)
-            if convention is not None:
-                _apply_convention(convention, comps, result)
-            result.add(case, comps, new_example=False)
+        try:
+            check()
+        except OracleMismatch as e:
+            result.error = e
+            # While shrinking, and on layouts JAX is not asked on, JAX was skipped: ask it once on the
+            # minimal failing example, so its verdict on the failure is known (one compile) and recorded.
+            if "jax" in oracles and result.last_failing is not None and not any(k[0] == "jax" for k in result.failures):
+                case = result.last_failing
+                comps = evaluate_case(spec, case, ("jax",), example=next(counter), noise_from=noise_from)
+                if convention is not None:
+                    _apply_convention(convention, comps, result)
+                result.add(case, comps, new_example=False)
     except Exception as e:  # the check itself could not run (OracleError, a Hypothesis error): say so in
         if record:          # the records too, so the report cannot show this layer as absent-but-passing
-            records.emit([Comparison(layer=spec.name, dtype=dtype, stage="check", oracle="-", shapes={},
-                                     max_abs=math.inf, max_rel=math.inf, atol=0.0, rtol=0.0, headroom=0.0,
-                                     passed=False, note=f"the check raised {type(e).__name__}: {e}")])
+            records.emit(result.records() + [Comparison(
+                layer=spec.name, dtype=dtype, stage="check", oracle="-", shapes={}, max_abs=math.inf,
+                max_rel=math.inf, atol=0.0, rtol=0.0, headroom=0.0, passed=False,
+                note=f"the check raised {type(e).__name__}: {e}")])
         raise
     result.seconds = time.perf_counter() - t0
     if record:

@@ -138,5 +138,5 @@ def test_a_check_that_cannot_run_is_recorded_as_failed(tmp_path):
     with records.to(tmp_path, "r"), pytest.raises(OracleError):
         run_check(spec, "float64", max_examples=3)
     rows = load(tmp_path)[0]
-    assert [(r["layer"], r["stage"], r["passed"]) for r in rows] == [("bad_oracle_recorded", "check", False)]
-    assert "OracleError" in rows[0]["note"]
+    assert {r["layer"] for r in rows} == {"bad_oracle_recorded"}
+    assert (rows[-1]["stage"], rows[-1]["passed"]) == ("check", False) and "OracleError" in rows[-1]["note"]

@@ -1,7 +1,11 @@
 """Deliberately broken attention layers (format: see tests/broken_layers.py)."""
+from dataclasses import replace
+
 import numpy as np
 
 import reference as R
+from oracles import REGISTRY
+
 from broken_layers import broken_spec
 
 
@@ -55,8 +59,11 @@ ALL = ("torch", "jax", "numerical")
 
 BROKEN = {
     "sdpa_backward_missing_scale": (
-        broken_spec("sdpa", "sdpa_backward_missing_scale",
-                    lambda p, causal: SdpaBackwardMissingScale(causal=causal)),
+        # 1/sqrt(d) is 1 for d = 1: the bug needs d > 1, so this variant draws d from (2, 4) only (with
+        # the gate's pool (1, 2, 4) a CI run once drew no d > 1 example that exposed it)
+        replace(broken_spec("sdpa", "sdpa_backward_missing_scale",
+                            lambda p, causal: SdpaBackwardMissingScale(causal=causal)),
+                sizes={**REGISTRY["sdpa"].sizes, "d": (2, 4)}),
         # q or k may be all zeros in the first failing example (then dk or dq is 0 either way): either stage
         "float64", [((o, "grad_q"), (o, "grad_k")) for o in ALL],
     ),
