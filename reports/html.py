@@ -9,7 +9,7 @@ import math
 from collections import defaultdict
 from html import escape
 
-from .summary import AGENTS, _fmt, _is_difference
+from .summary import AGENTS, _fmt, _is_difference, table_grid
 
 ORACLE_COLORS = {"torch": "#d9480f", "jax": "#1971c2", "numerical": "#2f9e44"}
 LOG_LO, LOG_HI = -18.0, 2.0  # x axis of the error plots: log10 of max |ref - oracle|
@@ -176,13 +176,11 @@ def render(summary: dict, rows: list[dict], regressions: list[str] | None = None
     h += [f"<p class='bad'>warning: {esc(w)}</p>" for w in warnings or []]
     # table
     oracles = t["oracles"]
-    by = {(r["layer"], r["dtype"], r["oracle"]): r for r in summary["rows"]}
     h.append("<h2>Per layer and dtype</h2><table><tr><th>layer</th><th>dtype</th>"
              + "".join(f"<th>{esc(o)}: worst error</th><th>tolerance (atol, rtol)</th><th>headroom</th>" for o in oracles) + "</tr>")
-    for layer, dtype in sorted({(r["layer"], r["dtype"]) for r in summary["rows"]}):
+    for layer, dtype, per_oracle in table_grid(summary):
         cells = []
-        for o in oracles:
-            r = by.get((layer, dtype, o))
+        for r in per_oracle:
             if r is None:
                 cells.append("<td>-</td><td>-</td><td>-</td>")
                 continue

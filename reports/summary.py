@@ -157,6 +157,14 @@ def _fmt(x) -> str:
     return f"{x:.2g}"
 
 
+def table_grid(summary: dict) -> list[tuple[str, str, list[dict | None]]]:
+    """The main table's layout, shared by report.md and report.html: one (layer, dtype) a line, and per
+    oracle of totals["oracles"] its summary row, or None where that oracle made no comparison."""
+    by = {(r["layer"], r["dtype"], r["oracle"]): r for r in summary["rows"]}
+    return [(layer, dtype, [by.get((layer, dtype, o)) for o in summary["totals"]["oracles"]])
+            for layer, dtype in sorted({(r["layer"], r["dtype"]) for r in summary["rows"]})]
+
+
 def markdown(summary: dict, regressions: list[str] | None = None, warnings: list[str] | None = None) -> str:
     t = summary["totals"]
     status = "PASS" if t["failed"] == 0 else f"FAIL ({t['failed']} failed comparison(s))"
@@ -170,13 +178,11 @@ def markdown(summary: dict, regressions: list[str] | None = None, warnings: list
     for w in warnings or []:
         lines.append(f"> warning: {w}")
     oracles = t["oracles"]
-    by = {(r["layer"], r["dtype"], r["oracle"]): r for r in summary["rows"]}
     lines.append("| layer | dtype | " + " | ".join(oracles) + " |")
     lines.append("|---|---|" + "---|" * len(oracles))
-    for layer, dtype in sorted({(r["layer"], r["dtype"]) for r in summary["rows"]}):
+    for layer, dtype, per_oracle in table_grid(summary):
         cells = []
-        for o in oracles:
-            r = by.get((layer, dtype, o))
+        for r in per_oracle:
             if r is None:
                 cells.append("-")
                 continue
