@@ -117,3 +117,16 @@ def test_training_with_one_value_per_feature_is_refused():
         layer.forward(np.ones((1, 2)))
     with pytest.raises(ValueError):
         torch.nn.functional.batch_norm(torch.ones(1, 2), None, None, training=True)
+
+
+@pytest.mark.parametrize("kind", ["batchnorm", "layernorm"])
+@given(value=st.floats(-4, 4, width=32), n=st.integers(2, 300))
+def test_a_constant_float32_group_normalizes_to_exactly_zero(kind, value, n):
+    """PyTorch and JAX centre a constant float32 group to exactly 0; a float32 running sum would not."""
+    if kind == "batchnorm":  # normalizes each column over the n rows
+        x, layer = np.full((n, 3), value, np.float32), R.BatchNorm(np.ones(3, np.float32), np.zeros(3, np.float32))
+    else:  # normalizes each row over its n entries
+        x, layer = np.full((3, n), value, np.float32), R.LayerNorm(np.ones(n, np.float32), np.zeros(n, np.float32))
+    out = layer.forward(x)
+    assert out.dtype == np.float32
+    assert np.all(out == 0), out
