@@ -1,9 +1,8 @@
-"""Configuration for the mutation-testing view of the gate (see mutation/README.md)."""
-from hypothesis import settings
+"""Configuration for the mutation-testing view of the gate (see mutation/README.md).
 
-from oracles import configure, profiles
+The Hypothesis profile comes from the command line (`--hypothesis-profile=ci` in [tool.mutmut]), which
+pytest applies after every conftest is imported, so tests/conftest.py cannot switch it back to dev.
+"""
+from oracles import configure
 
-profiles.register()
-settings.register_profile("mutation", parent=settings.get_profile("ci"), max_examples=8)
-settings.load_profile("mutation")
-configure()
+configure()  # imports torch and JAX here, so mutmut's fork server holds them and mutants do not re-import
