@@ -48,3 +48,32 @@ def test_budget_is_per_element():
     ok = compare(np.array([1e3 + 5e-4, 1e-3], np.float32), np.array([1e3, 1e-3], np.float32), tol, **meta)
     bad = compare(np.array([1e3, 2e-3], np.float32), np.array([1e3, 1e-3], np.float32), tol, **meta)
     assert ok.passed and not bad.passed and bad.worst_index == [1]
+
+
+def test_a_long_float32_reduction_does_not_hide_a_0_1_percent_bug():
+    """The budget grows with the rounding the frameworks show on a 4096-long sum, but stays below 0.1%:
+    the wide Affine that passes in tests/test_oracle_float32_scale.py fails when dx or dW is 0.1% off."""
+    from dataclasses import replace
+
+    import reference as R
+    from oracles import run_check
+
+    class OffDW(R.Affine):
+        def backward(self, dout):
+            dx = super().backward(dout)
+            self.dW = self.dW * 1.001
+            return dx
+
+    wide = replace(REGISTRY["affine"], sizes={"n": (4,), "i": (4096,), "o": (6,)}, layouts=1)
+    for name, make in [("dx", lambda p: _AffineOffByTiny(p["W"], p["b"])), ("dW", lambda p: OffDW(p["W"], p["b"]))]:
+        r = run_check(replace(wide, name=f"affine_inner4096_{name}_off", make=make), "float32", ("torch", "jax"),
+                      max_examples=3, record=False)
+        assert not r.passed
+        stage = "grad_x" if name == "dx" else "grad_W"
+        assert {("torch", stage), ("jax", stage)} <= set(r.failing()), r.failing()
+
+
+def _AffineOffByTiny(W, b):
+    from broken_layers import AffineOffByTiny
+
+    return AffineOffByTiny(W, b)
