@@ -75,23 +75,25 @@ def _errors(a64: np.ndarray, e64: np.ndarray, tol: Tol, tiny: float) -> tuple[fl
 
     err / allowed with allowed = atol + rtol * |e|; NaN anywhere is an infinite error, and equal infinities
     agree. The common case (everything finite, atol > 0) takes a fast path: no masks, fewer temporaries."""
-    diff = a64 - e64
-    abs_e = np.abs(e64)
+    with np.errstate(invalid="ignore"):  # inf - inf: NaN, handled below
+        diff = np.atleast_1d(a64 - e64)  # 0-d inputs (a loss) give a NumPy scalar otherwise
+    abs_e = np.atleast_1d(np.abs(e64))
     if np.isfinite(diff).all() and (tol.atol > 0 if isinstance(tol.atol, float) else np.all(tol.atol > 0)):
         err = np.abs(diff, out=diff)
         allowed = tol.rtol * abs_e
         allowed += tol.atol
-        ratio = err / allowed
+        with np.errstate(over="ignore"):  # an error over an exact 0 is a huge relative error, not a crash
+            ratio = err / allowed
+            rel = err / np.maximum(abs_e, tiny)
         worst = int(np.argmax(ratio))
-        rel = err / np.maximum(abs_e, tiny)
         return float(err.max()), float(rel.max()), worst, float(ratio.flat[worst])
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         err = np.abs(diff)
         err = np.where(np.isnan(err), np.inf, err)
         err = np.where(a64 == e64, 0.0, err)  # equal infinities count as agreement
-        allowed = tol.atol + tol.rtol * abs_e
+        allowed = np.nan_to_num(tol.atol + tol.rtol * abs_e, nan=0.0)  # a NaN oracle allows nothing
         rel = err / np.maximum(abs_e, tiny)
-        ratio = np.where(err == 0, 0.0, err / allowed)
+        ratio = np.where(err == 0, 0.0, np.where(np.isinf(err), np.inf, err / allowed))
     worst = int(np.argmax(ratio))
     return float(err.max()), float(np.nan_to_num(rel, nan=np.inf).max()), worst, float(ratio.flat[worst])
 

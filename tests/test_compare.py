@@ -3,6 +3,9 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from oracles import Tol, compare, tolerance_for
 from oracles.tolerances import TOLERANCES
@@ -89,3 +92,34 @@ def test_tolerances_leave_room_for_one_rounding(dtype):
     for (d, o, s), tol in TOLERANCES.items():
         if d == dtype:
             assert compare(h, g, tol, **{**META, "dtype": dtype}).passed
+
+
+def test_zero_dimensional_values_compare_like_arrays():
+    """A loss is a 0-d array; compare must not take it for a scalar it can write into."""
+    ok = compare(np.array(1.0), np.array(1.0 + 1e-13), T, **META)
+    bad = compare(np.array(1.0), np.array(1.1), T, **META)
+    assert ok.passed and ok.worst_index == [] and not bad.passed and bad.max_abs == pytest.approx(0.1)
+
+
+@given(st.data())
+def test_compare_agrees_with_the_definition(data):
+    """compare's fast path (all finite) and slow path (NaN/Inf) both give the allclose definition:
+    err = |a - e| (NaN -> inf, equal infinities -> 0), headroom = min (atol + rtol |e|) / err, and an
+    infinite error (a NaN, or an infinity the other side lacks) has headroom 0."""
+    shape = data.draw(hnp.array_shapes(min_dims=0, max_dims=2, max_side=4), label="shape")
+    special = data.draw(st.booleans(), label="with NaN/Inf")
+    elems = st.floats(-10, 10) if not special else st.one_of(st.floats(-10, 10), st.sampled_from([np.nan, np.inf, -np.inf]))
+    a = data.draw(hnp.arrays(np.float64, shape, elements=elems), label="reference")
+    e = data.draw(hnp.arrays(np.float64, shape, elements=elems), label="oracle")
+    atol = data.draw(st.sampled_from([1e-12, 1e-3, 0.5]), label="atol")
+    c = compare(a, e, Tol(atol=atol, rtol=1e-3), **META)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        err = np.abs(a - e)
+        err = np.where(a == e, 0.0, np.where(np.isnan(err), np.inf, err))
+        allowed = np.nan_to_num(atol + 1e-3 * np.abs(e), nan=0.0)
+        ratio = np.where(err == 0, 0.0, np.where(np.isinf(err), np.inf, err / allowed))
+    with np.errstate(over="ignore", divide="ignore"):
+        expect_headroom = np.inf if ratio.size == 0 or ratio.max() == 0 else 1 / ratio.max()
+    assert c.headroom == pytest.approx(expect_headroom)
+    assert c.max_abs == (err.max() if err.size else 0.0)
+    assert c.passed == (expect_headroom >= 1 and not c.note), (c.passed, expect_headroom, c.note)
