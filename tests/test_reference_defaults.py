@@ -3,7 +3,7 @@
 The gate always passes configuration explicitly, so a wrong default (BatchNorm's eps, LeakyRelu's slope,
 a pooling stride that is not the kernel) is invisible to it; mutation testing showed these as survivors.
 A researcher who writes `LeakyRelu()` expects `torch.nn.LeakyReLU()`. Forward and backward are compared
-with a random cotangent, in float64.
+with a random cotangent, in float64. Also: every argument check raises a ValueError that says what is wrong.
 """
 import numpy as np
 import pytest
@@ -169,3 +169,22 @@ def test_multi_head_attention_default_is_not_causal():
     y[0, -1] += 1.0
     first = [R.MultiHeadAttention(*Ws, *bs, heads=2).forward(a)[0, 0] for a in (x, y)]
     assert not np.allclose(*first)
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda: R.Gelu("sigmoid"), "approximate must be 'none' or 'tanh', not 'sigmoid'"),
+    (lambda: R.MSELoss("max"), "reduction must be 'mean' or 'sum', not 'max'"),
+    (lambda: R.SmoothL1Loss(beta=0.0), "beta must be positive"),
+    (lambda: R.Dropout(p=1.0), r"dropout probability must be in \[0, 1\), got 1.0"),
+    (lambda: R.Dropout(p=-0.1), r"dropout probability must be in \[0, 1\), got -0.1"),
+    (lambda: R.ScaledDotProductAttention(causal=True).forward(*(np.zeros((1, t, 2)) for t in (2, 3, 3))),
+     "causal attention needs as many queries as keys, got 2 and 3"),
+    (lambda: R.MultiHeadAttention(*[np.eye(4)] * 4, *[np.zeros(4)] * 4, heads=3).forward(np.zeros((1, 2, 4))),
+     "embedding size 4 is not a multiple of heads=3"),
+    (lambda: R.BatchNorm(np.ones(2), np.zeros(2)).forward(np.zeros((1, 2))),
+     "BatchNorm in training mode needs more than one value per feature"),
+], ids=["gelu", "mse_reduction", "smooth_l1_beta", "dropout_p_1", "dropout_p_negative", "causal_lengths",
+        "mha_heads", "batchnorm_one_value"])
+def test_bad_arguments_raise_a_clear_error(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()

@@ -82,7 +82,8 @@ def test_cross_entropy_error_matches_torch_for_indices_onehot_and_1d(n, c, seed)
     idx = rng.integers(0, c, size=n)
     want = F.cross_entropy(torch.from_numpy(logits), torch.from_numpy(idx)).item()
     onehot = np.eye(c)[idx]
-    for t in (idx, onehot, onehot.astype(np.int64)):  # indices, float one-hot, integer one-hot
+    # indices, indices as a column (N, 1), float one-hot, integer one-hot
+    for t in (idx, idx.reshape(-1, 1), onehot, onehot.astype(np.int64)):
         assert np.isclose(R.cross_entropy_error(y, t), want, rtol=1e-12, atol=1e-14)
     # a single example as 1-d arrays, labels as an index or a one-hot row
     one = F.cross_entropy(torch.from_numpy(logits[:1]), torch.from_numpy(idx[:1])).item()

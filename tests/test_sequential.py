@@ -81,3 +81,24 @@ def test_a_loss_with_two_gradients_feeds_the_first_back():
     deltas = net.backward()
     y = x @ W
     assert np.allclose(deltas[-1], (y - t) / 4) and np.allclose(deltas[0], (y - t) / 4 @ W.T)
+
+
+def test_grads_before_backward_are_none_and_duck_typed_layers_are_skipped():
+    """A layer's grads() is None for each parameter until backward has run; Sequential takes any object
+    with forward/backward, and one without param_names contributes no parameters."""
+    rng = np.random.default_rng(2)
+    a = R.Affine(rng.normal(size=(3, 2)), np.zeros(2))
+    assert a.grads() == {"W": None, "b": None}
+
+    class Scale:  # no Layer base class, no param_names
+        def forward(self, x):
+            return 2 * x
+
+        def backward(self, dout):
+            return 2 * dout
+
+    net = R.Sequential([Scale(), a], R.SoftmaxWithLoss())
+    assert list(net.params()) == ["1.W", "1.b"]
+    net.forward(rng.normal(size=(4, 3)), np.array([0, 1, 1, 0]))
+    net.backward()
+    assert list(net.grads()) == ["1.W", "1.b"] and net.grads()["1.W"] is a.dW
