@@ -80,7 +80,9 @@ class Conv2d(Layer):
         O, Cg, kh, kw = self.W.shape
         N, C, H, W = x.shape
         G = self.groups
-        assert C == Cg * G and O % G == 0, "channels must split evenly into groups"
+        if C != Cg * G or O % G:
+            raise ValueError(f"channels must split evenly into groups: input has {C} channels and W {O} filters "
+                             f"of {Cg} channels each, groups={G}")
         Og = O // G
         out_h = conv_output_size(H, kh, self.stride, self.pad, self.dilation)
         out_w = conv_output_size(W, kw, self.stride, self.pad, self.dilation)

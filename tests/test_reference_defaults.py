@@ -5,6 +5,8 @@ a pooling stride that is not the kernel) is invisible to it; mutation testing sh
 A researcher who writes `LeakyRelu()` expects `torch.nn.LeakyReLU()`. Forward and backward are compared
 with a random cotangent, in float64. Also: every argument check raises a ValueError that says what is wrong.
 """
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -174,7 +176,7 @@ def test_multi_head_attention_default_is_not_causal():
 @pytest.mark.parametrize("make, match", [
     (lambda: R.Gelu("sigmoid"), "approximate must be 'none' or 'tanh', not 'sigmoid'"),
     (lambda: R.MSELoss("max"), "reduction must be 'mean' or 'sum', not 'max'"),
-    (lambda: R.SmoothL1Loss(beta=0.0), "beta must be positive"),
+    (lambda: R.SmoothL1Loss(beta=0.0), r"beta must be positive \(beta = 0 is the L1 loss, not handled here\)"),
     (lambda: R.Dropout(p=1.0), r"dropout probability must be in \[0, 1\), got 1.0"),
     (lambda: R.Dropout(p=-0.1), r"dropout probability must be in \[0, 1\), got -0.1"),
     (lambda: R.ScaledDotProductAttention(causal=True).forward(*(np.zeros((1, t, 2)) for t in (2, 3, 3))),
@@ -183,8 +185,13 @@ def test_multi_head_attention_default_is_not_causal():
      "embedding size 4 is not a multiple of heads=3"),
     (lambda: R.BatchNorm(np.ones(2), np.zeros(2)).forward(np.zeros((1, 2))),
      "BatchNorm in training mode needs more than one value per feature"),
+    (lambda: R.Conv2d(np.zeros((4, 2, 1, 1)), groups=2).forward(np.zeros((1, 3, 2, 2))),
+     "channels must split evenly into groups: input has 3 channels and W 4 filters of 2 channels each, groups=2"),
+    (lambda: R.Conv2d(np.zeros((3, 1, 1, 1)), groups=2).forward(np.zeros((1, 2, 2, 2))),
+     "channels must split evenly into groups: input has 2 channels and W 3 filters of 1 channels each, groups=2"),
 ], ids=["gelu", "mse_reduction", "smooth_l1_beta", "dropout_p_1", "dropout_p_negative", "causal_lengths",
-        "mha_heads", "batchnorm_one_value"])
+        "mha_heads", "batchnorm_one_value", "conv_groups_channels", "conv_groups_filters"])
 def test_bad_arguments_raise_a_clear_error(make, match):
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(ValueError) as e:
         make()
+    assert re.fullmatch(match, str(e.value)), str(e.value)  # the whole message, not a fragment of it

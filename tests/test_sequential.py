@@ -90,6 +90,11 @@ def test_grads_before_backward_are_none_and_duck_typed_layers_are_skipped():
     a = R.Affine(rng.normal(size=(3, 2)), np.zeros(2))
     assert a.grads() == {"W": None, "b": None}
 
+    class Bare(R.Layer):  # a researcher's layer that never set self.dW before backward
+        param_names = ("W",)
+
+    assert Bare().grads() == {"W": None}
+
     class Scale:  # no Layer base class, no param_names
         def forward(self, x):
             return 2 * x
