@@ -111,11 +111,14 @@ def throughput(quick: bool, repeats: int) -> dict:
 
 
 def gate_wall(workers: int | None, timeout: float = 1800) -> dict:
-    """`pytest -m oracle -q --oracle-no-records [-n workers]`, once, in a fresh process."""
+    """`pytest -m oracle -q --hypothesis-profile=ci --oracle-no-records [-n workers --dist loadscope]`, once,
+    in a fresh process: the gate exactly as `make gate` runs it (the ci profile: derandomized, so the two
+    runs check the same examples and a failure is the gate's, not a random draw's)."""
     root = Path(__file__).resolve().parent.parent
-    cmd = [sys.executable, "-m", "pytest", "-m", "oracle", "-q", "--oracle-no-records", "-p", "no:cacheprovider"]
+    cmd = [sys.executable, "-m", "pytest", "-m", "oracle", "-q", "--hypothesis-profile=ci", "--oracle-no-records",
+           "-p", "no:cacheprovider", "-rf"]
     if workers:
-        cmd += ["-n", str(workers)]
+        cmd += ["-n", str(workers), "--dist", "loadscope"]
     t0 = time.perf_counter()
     try:
         p = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=timeout, env={**os.environ})
@@ -124,7 +127,9 @@ def gate_wall(workers: int | None, timeout: float = 1800) -> dict:
         rc, out = "timeout", (e.stdout or b"").decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
     wall = time.perf_counter() - t0
     last = [ln for ln in out.strip().splitlines() if re.search(r"passed|failed|error", ln)][-1:] or [""]
-    return {"command": " ".join(cmd[2:]), "wall_s": summary([wall]), "returncode": rc, "summary": last[0].strip()}
+    failed = re.findall(r"^FAILED (\S+)", out, flags=re.M)
+    return {"command": " ".join(cmd[2:]), "wall_s": summary([wall]), "returncode": rc, "summary": last[0].strip(),
+            "failed": failed}
 
 
 def run(quick: bool = False, repeats: int = 3, skip_gate: bool = False) -> dict:

@@ -133,6 +133,9 @@ def directional_probes(
     def out_at(v: dict[str, np.ndarray], t: float) -> np.ndarray:
         return np.asarray(forward({n: vals[n] + t * v[n] for n in vals}), dtype=np.float64)
 
+    # what the reference's own float rounding may contribute to <g, v>, per element (fixed across directions)
+    allowed_g = {n: atol_g + rtol_g * np.abs(g) for n, g in g64.items()}
+
     probes = []
     for v in directions:
         up, down = out_at(v, h), out_at(v, -h)
@@ -142,8 +145,8 @@ def directional_probes(
         S = float(np.sum(np.abs(ct64) * np.maximum(np.abs(up), np.abs(down))))
         rounding = ROUNDING_FACTOR * EPS64 * S / h
         truncation = TRUNCATION_FACTOR * abs(fd2 - fd) / 3.0
-        proj = float(sum(float(np.sum(g64[n] * v[n])) for n in vals))
-        grad_rounding = float(sum(float(np.sum(np.abs(v[n]) * (atol_g + rtol_g * np.abs(g64[n])))) for n in vals))
+        proj = float(sum(float(np.vdot(g64[n], v[n])) for n in vals))
+        grad_rounding = float(sum(float(np.vdot(np.abs(v[n]), allowed_g[n])) for n in vals))
         tol = rounding + truncation + grad_rounding
         finite = np.isfinite(fd) and np.isfinite(proj)
         passed = bool(finite and abs(fd - proj) <= tol and not bad_shapes)
@@ -164,8 +167,9 @@ def _layer_forward(spec: LayerSpec, case: Case) -> tuple[Callable, dict[str, np.
     order = [a.name for a in spec.inputs]
 
     def forward(vals: dict[str, np.ndarray]) -> np.ndarray:
-        layer = spec.make({p: np.array(vals[p]) for p in spec.params}, **spec.config)
-        args = {**fixed, **{n: np.array(vals[n]) for n in spec.diff_inputs}}
+        # no copies: directional_probes hands every call freshly computed arrays
+        layer = spec.make({p: vals[p] for p in spec.params}, **spec.config)
+        args = {**fixed, **{n: vals[n] for n in spec.diff_inputs}}
         return layer.forward(*[args[n] for n in order])
 
     return forward, values
