@@ -1,8 +1,13 @@
 """The float32 error budget widens a tolerance only where the frameworks themselves lose accuracy, and
 never enough to let a 0.1% gradient bug through on a well-conditioned example."""
-import numpy as np
+from dataclasses import replace
 
-from oracles import REGISTRY, evaluate_case
+import numpy as np
+from broken_layers import AffineOffByTiny
+from test_oracle_float32_scale import WIDE
+
+import reference as R
+from oracles import REGISTRY, evaluate_case, run_check
 from oracles.budget import FACTOR, widen
 from oracles.strategies import Case
 from oracles.tolerances import Tol
@@ -53,10 +58,6 @@ def test_budget_is_per_element():
 def test_a_long_float32_reduction_does_not_hide_a_0_1_percent_bug():
     """The budget grows with the rounding the frameworks show on a 4096-long sum, but stays below 0.1%:
     the wide Affine that passes in tests/test_oracle_float32_scale.py fails when dx or dW is 0.1% off."""
-    from dataclasses import replace
-
-    import reference as R
-    from oracles import run_check
 
     class OffDW(R.Affine):
         def backward(self, dout):
@@ -64,16 +65,8 @@ def test_a_long_float32_reduction_does_not_hide_a_0_1_percent_bug():
             self.dW = self.dW * 1.001
             return dx
 
-    wide = replace(REGISTRY["affine"], sizes={"n": (4,), "i": (4096,), "o": (6,)}, layouts=1)
-    for name, make in [("dx", lambda p: _AffineOffByTiny(p["W"], p["b"])), ("dW", lambda p: OffDW(p["W"], p["b"]))]:
-        r = run_check(replace(wide, name=f"affine_inner4096_{name}_off", make=make), "float32", ("torch", "jax"),
-                      max_examples=3, record=False)
+    for stage, cls in [("grad_x", AffineOffByTiny), ("grad_W", OffDW)]:
+        broken = replace(WIDE[4096], name=f"affine_inner4096_{stage}_off", make=lambda p, cls=cls: cls(p["W"], p["b"]))
+        r = run_check(broken, "float32", ("torch", "jax"), max_examples=3, record=False)
         assert not r.passed
-        stage = "grad_x" if name == "dx" else "grad_W"
         assert {("torch", stage), ("jax", stage)} <= set(r.failing()), r.failing()
-
-
-def _AffineOffByTiny(W, b):
-    from broken_layers import AffineOffByTiny
-
-    return AffineOffByTiny(W, b)
