@@ -9,6 +9,7 @@ import importlib
 
 _EXPORTS = {
     "Arg": "spec", "Domain": "spec", "Float": "spec", "Index": "spec", "OneHot": "spec", "LayerSpec": "spec",
+    "Stage": "names", "FORWARD": "names", "FRAMEWORKS": "names",
     "Tol": "tolerances", "TOLERANCES": "tolerances", "tolerance_for": "tolerances",
     "Case": "strategies", "cases": "strategies", "DTYPES": "strategies",
     "Comparison": "comparison", "compare": "comparison",

@@ -21,7 +21,7 @@ import numpy as np
 from .spec import LayerSpec
 from .strategies import Case
 
-ORACLES = ("torch", "jax", "numerical")
+from .names import ORACLES  # re-exported: oracles.ORACLES
 
 _configured = False
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .names import Stage
 from .spec import LayerSpec
 from .strategies import Case
 from .tolerances import Tol
@@ -54,10 +55,10 @@ def float32_noise(spec: LayerSpec, case: Case, ct: np.ndarray, answers: dict,
         return {}
     out = {}
     for stage in spec.stages():
-        t = truth.output if stage == "forward" else truth.grads.get(stage[5:])
+        t = truth.output if stage == "forward" else truth.grads.get(Stage(stage).wrt)
         if t is None:
             continue
-        found = [t32.output if stage == "forward" else t32.grads.get(stage[5:])] if t32 is not None else []
+        found = [t32.output if stage == "forward" else t32.grads.get(Stage(stage).wrt)] if t32 is not None else []
         found += [answers.get((o, stage)) for o in frameworks if (o, stage) in answers]
         found = [f for f in found if f is not None and np.shape(f) == np.shape(t)]
         if not found:

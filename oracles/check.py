@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from . import budget, records
 from .backends import ORACLES, RUNNERS, jax_is_warm, output_shape
 from .comparison import Comparison, compare
+from .names import Stage
 from .spec import Convention, LayerSpec
 from .strategies import Case, cases, cotangent, kink_cases
 from .tolerances import tolerance_for
@@ -137,7 +138,7 @@ def evaluate_case(
         for stage in spec.stages():
             if outcome is None or (stage == "forward" and outcome.output is None):
                 continue
-            answers[(oracle, stage)] = np.asarray(outcome.output if stage == "forward" else outcome.grads[stage[5:]])
+            answers[(oracle, stage)] = np.asarray(outcome.output if stage == "forward" else outcome.grads[Stage(stage).wrt])
     noise = budget.float32_noise(spec, case, ct, answers, noise_from) if case.dtype == "float32" else {}
 
     # --- comparisons ---

@@ -33,11 +33,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "oracle: a gradient check against the PyTorch, JAX and numerical oracles")
+    from .names import DTYPES, ORACLES
     from .options import OPTIONS, parse_list
 
     try:
-        OPTIONS.oracles = parse_list(config.getoption("oracle_oracles"), ("torch", "jax", "numerical"), "oracle(s)")
-        OPTIONS.dtypes = parse_list(config.getoption("oracle_dtypes"), ("float64", "float32"), "dtype(s)")
+        OPTIONS.oracles = parse_list(config.getoption("oracle_oracles"), ORACLES, "oracle(s)")
+        OPTIONS.dtypes = parse_list(config.getoption("oracle_dtypes"), DTYPES, "dtype(s)")
     except ValueError as e:
         raise pytest.UsageError(f"--oracle-oracles/--oracle-dtypes: {e}") from None
     OPTIONS.max_examples = config.getoption("oracle_examples")

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 DEFAULT_DIR = Path("build/oracle/records")
-SCHEMA = "oracle-records/1"
+from .names import RECORDS_SCHEMA as SCHEMA
 
 _sink: Path | None = None
 _pending_header: str | None = None

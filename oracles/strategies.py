@@ -18,7 +18,7 @@ from hypothesis.extra import numpy as hnp
 
 from .spec import Arg, Convention, Domain, LayerSpec, resolve
 
-DTYPES = ("float64", "float32")
+from .names import DTYPES  # re-exported: oracles.DTYPES
 
 
 @dataclass

@@ -5,7 +5,7 @@ import json
 import math
 from pathlib import Path
 
-SCHEMA = "oracle-records/1"
+from oracles.names import RECORDS_SCHEMA as SCHEMA
 
 
 class RecordsError(Exception):

@@ -1,0 +1,57 @@
+"""The project's fixed vocabularies, in one place and without heavy imports (the pytest plugin reads
+them): oracle names, dtypes, the records schema, and the Stage type.
+
+A stage is what one comparison is about: the layer's output ("forward") or the gradient with respect to
+one input or parameter ("grad_<name>"). `Stage` is a `str` (records, test ids and messages keep the
+plain text) that knows its parts, so nothing cuts strings apart by position.
+
+>>> s = Stage.grad("W")
+>>> s, s.kind, s.wrt, Stage("forward").wrt
+('grad_W', 'grad', 'W', None)
+"""
+from __future__ import annotations
+
+#: Every oracle, in the order reports show them.
+ORACLES: tuple[str, ...] = ("torch", "jax", "numerical")
+#: The exact oracles: frameworks that differentiate the spec's math (the numerical one differentiates
+#: the reference's own forward).
+FRAMEWORKS: tuple[str, ...] = ("torch", "jax")
+#: The dtypes a check runs in, by default both.
+DTYPES: tuple[str, ...] = ("float64", "float32")
+#: First line of every records file (oracles/records.py writes it, reports/ checks it).
+RECORDS_SCHEMA = "oracle-records/1"
+
+_GRAD = "grad_"
+
+
+class Stage(str):
+    """"forward" or "grad_<name>"; anything else is a ValueError naming the text."""
+
+    __slots__ = ()
+
+    def __new__(cls, text: str) -> "Stage":
+        if not isinstance(text, str) or not (text == "forward" or (text.startswith(_GRAD) and len(text) > len(_GRAD))):
+            raise ValueError(f"stage {text!r}: expected 'forward' or 'grad_<name>'")
+        return super().__new__(cls, text)
+
+    @classmethod
+    def grad(cls, name: str) -> "Stage":
+        """The stage of the gradient with respect to input or parameter `name`."""
+        return cls(_GRAD + name)
+
+    @property
+    def is_forward(self) -> bool:
+        return self == "forward"
+
+    @property
+    def kind(self) -> str:
+        """"forward" or "grad": what the tolerance table is keyed by."""
+        return "forward" if self.is_forward else "grad"
+
+    @property
+    def wrt(self) -> str | None:
+        """The input or parameter this gradient is taken with respect to; None for the forward."""
+        return None if self.is_forward else self[len(_GRAD):]
+
+
+FORWARD = Stage("forward")
