@@ -5,8 +5,9 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 from .backends import ORACLES
-from .check import CheckResult, OracleMismatch, run_check
-from .options import OPTIONS
+from .check import run_check
+from .result import CheckResult, OracleMismatch
+from .options import OPTIONS, RunOptions
 from .spec import Arg, Domain, Float, LayerSpec, Shape
 from .strategies import DTYPES
 
@@ -31,7 +32,7 @@ class LayerReport:
         lines = []
         for dtype, r in self.results.items():
             for o, s in r.pairs():
-                status = "ok  " if r.stage_passed(o, s) else "FAIL" if r.stage_failed(o, s) else "????"
+                status = "ok  " if r.stage_passed(o, s) else str(r.outcome(o, s)).upper()
                 lines.append(f"{status} {self.name} [{dtype}] {s} vs {o} ({r.counts.get((o, s), 0)} examples)")
         return "\n".join(lines)
 
@@ -52,6 +53,7 @@ def check_layer(
     domain: Domain | None = None,
     config: dict[str, Any] | None = None,
     record: bool = True,
+    options: RunOptions | None = None,
     **spec_kw,
 ) -> LayerReport:
     """Check a layer written in the seeds' style against PyTorch, JAX and central differences.
@@ -60,8 +62,9 @@ def check_layer(
     shapes (size names are drawn by Hypothesis); the math is `fn(xp, *inputs, **params)` written once for
     an array namespace (run under array-api-compat's torch and under jax.numpy), or `torch_fn`/`jax_fn`.
     Every comparison goes to the active records file unless `record=False`. `dtypes`, `oracles` and
-    `max_examples` default to the pytest options --oracle-dtypes / --oracle-oracles / --oracle-examples
-    when given, else both dtypes, all three oracles and the Hypothesis profile's number of examples.
+    `max_examples` default to `options` (the `oracle_options` fixture gives the pytest run's
+    --oracle-dtypes / --oracle-oracles / --oracle-examples; without it, the plugin's options when it set
+    them), else both dtypes, all three oracles and the Hypothesis profile's number of examples.
 
     >>> import numpy as np
     >>> class Scale:                       # out = x * s, with a trainable s
@@ -77,10 +80,11 @@ def check_layer(
     spec = layer_spec(make, inputs=inputs, params=params, fn=fn, torch_fn=torch_fn, jax_fn=jax_fn, name=name,
                       sizes=sizes, domain=domain, config=config, **spec_kw)
     report = LayerReport(name)
-    dtypes = tuple(dtypes) if dtypes is not None else tuple(d for d in DTYPES if OPTIONS.dtype_selected(d))
-    oracles = tuple(oracles) if oracles is not None else tuple(o for o in ORACLES if OPTIONS.oracle_selected(o))
+    options = options or OPTIONS  # the pytest plugin's, when it set them; else everything
+    dtypes = tuple(dtypes) if dtypes is not None else tuple(d for d in DTYPES if options.dtype_selected(d))
+    oracles = tuple(oracles) if oracles is not None else tuple(o for o in ORACLES if options.oracle_selected(o))
     if max_examples is None:
-        max_examples = OPTIONS.max_examples
+        max_examples = options.max_examples
     for dtype in dtypes:
         report.results[dtype] = run_check(spec, dtype, oracles, max_examples=max_examples, record=record)
     return report

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import time
+import weakref
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Callable
@@ -21,7 +22,7 @@ import numpy as np
 from .spec import LayerSpec
 from .strategies import Case
 
-from .names import ORACLES  # re-exported: oracles.ORACLES
+from .names import FORWARD, ORACLES, Stage  # ORACLES re-exported: oracles.ORACLES
 
 _configured = False
 
@@ -61,10 +62,30 @@ def configure() -> None:
 
 
 @dataclass
-class Outcome:
+class Answer:
+    """What one oracle said on one example: the output (None for the numerical oracle, which has no
+    forward of its own), the gradient per input or parameter name, and the wall time of the call.
+
+    An oracle that knows more about its answer says so per stage: `bounds`, its own error bound (used
+    instead of the tolerance table); `reference`, the reference's side of a question only this oracle
+    asks (the directional oracle's projections <g_reference, v>); `notes`, what it found wrong.
+    """
+
     output: np.ndarray | None
     grads: dict[str, np.ndarray]
     seconds: float
+    bounds: dict = field(default_factory=dict)
+    reference: dict = field(default_factory=dict)
+    notes: dict = field(default_factory=dict)
+
+    def by_stage(self) -> dict[str, np.ndarray]:
+        """stage -> value: "forward" (when there is an output) and "grad_<name>" per gradient."""
+        vals = {} if self.output is None else {FORWARD: np.asarray(self.output)}
+        vals.update({Stage.grad(k): np.asarray(v) for k, v in self.grads.items()})
+        return vals
+
+
+Outcome = Answer  # the name before the judge's outcomes took it; kept for code written against it
 
 
 @dataclass
@@ -82,7 +103,7 @@ class JaxStats:
 
 
 JAX_STATS = JaxStats()
-_jax_cache: dict[int, tuple[LayerSpec, Callable]] = {}
+_jax_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # spec -> jitted vjp
 
 
 def _torch_fn(spec: LayerSpec) -> Callable:
@@ -115,7 +136,7 @@ def output_shape(spec: LayerSpec, case: Case) -> tuple[tuple[int, ...], str]:
     return tuple(out.shape), str(out.dtype).replace("torch.", "")
 
 
-def run_torch(spec: LayerSpec, case: Case, ct: np.ndarray) -> Outcome:
+def run_torch(spec: LayerSpec, case: Case, ct: np.ndarray) -> Answer:
     import torch
 
     configure()
@@ -134,13 +155,13 @@ def run_torch(spec: LayerSpec, case: Case, ct: np.ndarray) -> Outcome:
         n: (g.detach().numpy() if g is not None else np.zeros_like(case.inputs.get(n, case.params.get(n))))
         for n, g in zip(wrt, grads)
     }
-    return Outcome(out.detach().numpy(), result, time.perf_counter() - t0)
+    return Answer(out.detach().numpy(), result, time.perf_counter() - t0)
 
 
 def _jax_vjp(spec: LayerSpec) -> Callable:
-    hit = _jax_cache.get(id(spec))
-    if hit is not None and hit[0] is spec:
-        return hit[1]
+    hit = _jax_cache.get(spec)
+    if hit is not None:
+        return hit
     import jax
 
     f = _jax_fn(spec)
@@ -157,12 +178,12 @@ def _jax_vjp(spec: LayerSpec) -> Callable:
         return out, g_in, g_par
 
     fn = jax.jit(vjp)
-    _jax_cache[id(spec)] = (spec, fn)
+    _jax_cache[spec] = fn
     return fn
 
 
 def _jax_signature(spec: LayerSpec, case: Case):
-    return (id(spec), tuple((k, np.shape(v), str(np.asarray(v).dtype)) for k, v in {**case.inputs, **case.params}.items()))
+    return (spec, tuple((k, np.shape(v), str(np.asarray(v).dtype)) for k, v in {**case.inputs, **case.params}.items()))
 
 
 def jax_is_warm(spec: LayerSpec, case: Case) -> bool:
@@ -170,7 +191,7 @@ def jax_is_warm(spec: LayerSpec, case: Case) -> bool:
     return _jax_signature(spec, case) in JAX_STATS.signatures
 
 
-def run_jax(spec: LayerSpec, case: Case, ct: np.ndarray) -> Outcome:
+def run_jax(spec: LayerSpec, case: Case, ct: np.ndarray) -> Answer:
     import jax
 
     configure()
@@ -188,10 +209,10 @@ def run_jax(spec: LayerSpec, case: Case, ct: np.ndarray) -> Outcome:
         JAX_STATS.compiles += 1
         JAX_STATS.compile_seconds += dt
     grads = {**{k: np.asarray(v) for k, v in g_in.items()}, **{k: np.asarray(v) for k, v in g_par.items()}}
-    return Outcome(np.asarray(out), grads, dt)
+    return Answer(np.asarray(out), grads, dt)
 
 
-def run_numerical(spec: LayerSpec, case: Case, ct: np.ndarray) -> Outcome:
+def run_numerical(spec: LayerSpec, case: Case, ct: np.ndarray) -> Answer:
     """Central differences of sum(ct * layer.forward(...)), everything in float64, step 1e-6 * max(1, |v|):
     sum(ct * (out(v + h) - out(v - h))) / 2h."""
     t0 = time.perf_counter()
@@ -225,10 +246,10 @@ def run_numerical(spec: LayerSpec, case: Case, ct: np.ndarray) -> Outcome:
             # cancel exactly instead of leaving the rounding of a large sum(ct * out) behind
             gflat[i] = float(np.sum(ct64 * (up - down))) / (hi - lo)
         grads[name] = g
-    return Outcome(None, grads, time.perf_counter() - t0)
+    return Answer(None, grads, time.perf_counter() - t0)
 
 
-RUNNERS: dict[str, Callable[[LayerSpec, Case, np.ndarray], Outcome]] = {
+RUNNERS: dict[str, Callable[[LayerSpec, Case, np.ndarray], Answer]] = {
     "torch": run_torch,
     "jax": run_jax,
     "numerical": run_numerical,

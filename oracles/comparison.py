@@ -1,4 +1,8 @@
-"""One comparison helper used everywhere, and the record it produces."""
+"""The measurement behind every comparison, and the record a judged comparison becomes.
+
+`measure` computes errors and headroom; only the judge (oracles/judge.py) decides pass or fail and builds
+a `Comparison`, once: nothing edits one afterwards (it is frozen).
+"""
 from __future__ import annotations
 
 import math
@@ -9,14 +13,16 @@ import numpy as np
 from .tolerances import Tol
 
 
-@dataclass
+@dataclass(frozen=True)
 class Comparison:
     """One (layer, dtype, stage, oracle) comparison of one example.
 
     max_abs: max |reference - oracle|.
     max_rel: max |reference - oracle| / |oracle| over elements, with |oracle| floored at the dtype's
       smallest normal number (so an exact zero in the oracle gives a huge, not undefined, value).
-    metric: "allclose": passed iff every element satisfies |ref - oracle| <= atol + rtol * |oracle|.
+    passed / outcome: the judge's verdict on this example: "pass" iff every element satisfies
+      |ref - oracle| <= atol + rtol * |oracle| and nothing is wrong with the layer's protocol (note), or
+      the difference is a documented convention at a kink; else "fail".
     headroom: min over elements of (atol + rtol * |oracle|) / |ref - oracle|: how many times the
       observed error fits in the tolerance (>= 1 passes; inf when equal).
     seconds: wall time of the oracle call that produced this comparison; one call serves every stage of
@@ -34,7 +40,7 @@ class Comparison:
     rtol: float
     headroom: float
     passed: bool
-    metric: str = "allclose"
+    outcome: str = ""
     note: str = ""
     worst_index: list[int] | None = None
     reference_value: float | None = None
@@ -98,47 +104,58 @@ def _errors(a64: np.ndarray, e64: np.ndarray, tol: Tol, tiny: float) -> tuple[fl
     return float(err.max()), float(np.nan_to_num(rel, nan=np.inf).max()), worst, float(ratio.flat[worst])
 
 
-def compare(actual, expected, tol: Tol, **meta) -> Comparison:
-    """Compare the reference's `actual` with an oracle's `expected` under `tol`.
+@dataclass(frozen=True)
+class Measurement:
+    """What `measure` found, before any verdict: the errors, the headroom, and the problems that fail a
+    comparison whatever the numbers (a shape or dtype that differs, non-finite values the oracle lacks).
+    The judge (oracles/judge.py) turns it into a Comparison."""
 
-    Shape mismatches, dtype mismatches and non-finite values fail with a note saying which.
-    """
+    max_abs: float
+    max_rel: float
+    atol: float  # the largest atol in force (an element-wise atol is recorded as its maximum)
+    rtol: float
+    headroom: float
+    problems: tuple[str, ...] = ()
+    worst_index: tuple[int, ...] | None = None
+    reference_value: float | None = None
+    oracle_value: float | None = None
+
+    @property
+    def within(self) -> bool:
+        """No problem and every element within its tolerance."""
+        return not self.problems and self.headroom >= 1.0
+
+
+def _failed(tol_atol: float, tol: Tol, problem: str) -> Measurement:
+    return Measurement(math.inf, math.inf, tol_atol, tol.rtol, 0.0, (problem,))
+
+
+def measure(actual, expected, tol: Tol, dtype: str | None = None) -> Measurement:
+    """Measure the reference's `actual` against an oracle's `expected` under `tol`, element by element:
+    |actual - expected| <= atol + rtol * |expected|. `dtype` is the dtype the check runs in (default:
+    the oracle's). Shape mismatches, dtype mismatches and non-finite values are problems, each named."""
     exp = np.asarray(expected)
-    dtype = meta["dtype"] if "dtype" in meta else str(exp.dtype)
-    # an element-wise atol (the float32 budget) is recorded as its largest value
+    dtype = dtype or str(exp.dtype)
     atol = tol.atol if isinstance(tol.atol, float) else float(np.max(tol.atol))
-    base = dict(atol=atol, rtol=tol.rtol, **meta)
     if actual is None:
-        return Comparison(max_abs=math.inf, max_rel=math.inf, headroom=0.0, passed=False, note="reference gave no value", **base)
+        return _failed(atol, tol, "reference gave no value")
     act = np.asarray(actual)
     if act.shape != exp.shape or np.shape(tol.atol) not in ((), exp.shape):
-        return Comparison(
-            max_abs=math.inf, max_rel=math.inf, headroom=0.0, passed=False,
-            note=f"shape {act.shape} != expected {exp.shape}", **base,
-        )
+        return _failed(atol, tol, f"shape {act.shape} != expected {exp.shape}")
     if act.dtype.kind != "f" and act.size:
-        return Comparison(max_abs=math.inf, max_rel=math.inf, headroom=0.0, passed=False, note=f"reference dtype {act.dtype} is not floating", **base)
-    notes = []
+        return _failed(atol, tol, f"reference dtype {act.dtype} is not floating")
+    problems = []
     if act.dtype != np.dtype(dtype) and act.size:
-        notes.append(f"dtype {act.dtype} != {dtype}")
+        problems.append(f"dtype {act.dtype} != {dtype}")
     bad_ref = ~np.isfinite(act)
     if bad_ref.any() and not (~np.isfinite(exp) == bad_ref).all():
-        notes.append(f"reference has {int(bad_ref.sum())} non-finite value(s) (NaN/Inf)")
+        problems.append(f"reference has {int(bad_ref.sum())} non-finite value(s) (NaN/Inf)")
+    if act.size == 0:
+        return Measurement(0.0, 0.0, atol, tol.rtol, math.inf, tuple(problems))
     a64 = act if act.dtype == np.float64 else act.astype(np.float64)
     e64 = exp if exp.dtype == np.float64 else exp.astype(np.float64)
-    if act.size == 0:
-        max_abs = max_rel = 0.0
-        headroom = math.inf
-        worst = None
-    else:
-        kind = np.dtype(dtype) if np.dtype(dtype).kind == "f" else np.dtype(np.float64)
-        max_abs, max_rel, worst_flat, r = _errors(a64, e64, tol, _TINY.get(kind) or float(np.finfo(kind).tiny))
-        worst = np.unravel_index(worst_flat, act.shape)
-        headroom = math.inf if r == 0 else 1.0 / r
-    passed = (not notes) and headroom >= 1.0
-    c = Comparison(max_abs=max_abs, max_rel=max_rel, headroom=headroom, passed=passed, note="; ".join(notes), **base)
-    if worst is not None and (not passed or act.size):
-        c.worst_index = [int(i) for i in worst]
-        c.reference_value = float(a64[worst])
-        c.oracle_value = float(e64[worst])
-    return c
+    kind = np.dtype(dtype) if np.dtype(dtype).kind == "f" else np.dtype(np.float64)
+    max_abs, max_rel, worst_flat, r = _errors(a64, e64, tol, _TINY.get(kind) or float(np.finfo(kind).tiny))
+    worst = tuple(int(i) for i in np.unravel_index(worst_flat, act.shape))
+    return Measurement(max_abs, max_rel, atol, tol.rtol, math.inf if r == 0 else 1.0 / r, tuple(problems),
+                       worst, float(a64[worst]), float(e64[worst]))

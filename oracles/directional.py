@@ -37,11 +37,16 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Callable
 
 import numpy as np
 
-from .backends import Outcome, output_shape
+from .backends import Answer, output_shape
+from .names import DIRECTIONAL, JOINT
+from .reference_run import normalize_input_grads
+from .result import CheckResult
+from .tolerances import Tol
 from .spec import LayerSpec
 from .strategies import Case, cotangent
 
@@ -187,48 +192,59 @@ def directional_check(spec: LayerSpec, case: Case, ct, reference_grads: dict, k:
 
 def reference_grads(spec: LayerSpec, case: Case, ct) -> dict[str, np.ndarray | None]:
     """The reference layer's own gradients (forward then backward on copies), name -> array."""
-    from .check import _normalize_input_grads
-
     layer = spec.make({k: np.array(v, copy=True) for k, v in case.params.items()}, **spec.config)
     layer.forward(*[np.array(case.inputs[a.name], copy=True) for a in spec.inputs])
     g = layer.backward(np.array(ct, copy=True))
-    in_grads, _ = _normalize_input_grads(spec, g)
+    in_grads, _ = normalize_input_grads(spec, g)
     out = {n: in_grads.get(n) for n in spec.diff_inputs}
     out.update({p: getattr(layer, "d" + p, None) for p in spec.params})
     return out
 
 
 @dataclass
-class DirectionalOutcome(Outcome):
+class DirectionalAnswer(Answer):
+    """The directional oracle's answer. Its question is the joint stage ("grad"): along each probed
+    direction v, the finite difference fd(v) (its answer) against <g_reference, v> (`reference`), each
+    within the probe's own derived bound (`bounds`: an element-wise atol, rtol 0)."""
+
     probes: list[Probe] = field(default_factory=list)
 
+    def by_stage(self) -> dict[str, np.ndarray]:
+        return {JOINT: np.array([p.fd for p in self.probes], dtype=np.float64)}
 
-def run_directional(spec: LayerSpec, case: Case, ct: np.ndarray, k: int = DEFAULT_K) -> DirectionalOutcome:
-    """Same signature as backends.run_numerical. It cannot know the whole gradient (that is what makes it
-    O(1)), so its answer is the reference's gradient *corrected* on the probed directions: for
-    orthonormalized directions v_j, g = g_ref + sum_j (fd_j - <g_ref, v_j>) v_j. Where the reference is
-    right the correction is within the finite-difference error; where it is wrong the correction is the
-    error's projection, which an elementwise comparison sees. The probes themselves (the real verdict)
-    come with the outcome."""
-    t0 = time.perf_counter()
-    forward, values = _layer_forward(spec, case)
-    shapes = {n: v.shape for n, v in values.items()}
-    ref = reference_grads(spec, case, ct)
-    # orthonormal directions (Gram-Schmidt), so the corrections along each do not interfere
-    dirs = random_directions(shapes, k, case.seed)
+
+DirectionalOutcome = DirectionalAnswer  # the name before Answer
+
+
+def _orthonormal(shapes: dict[str, tuple[int, ...]], k: int, seed: int) -> list[dict[str, np.ndarray]]:
+    """k random directions, orthonormalized (Gram-Schmidt), so the corrections along each do not interfere."""
+    dirs = random_directions(shapes, k, seed)
     flat = np.stack([np.concatenate([d[n].reshape(-1) for n in shapes]) for d in dirs]) if dirs else np.zeros((0, 0))
     if flat.size:
         q, _ = np.linalg.qr(flat.T)
         flat = q.T[: len(dirs)]
-    ortho = []
+    out = []
     for row in flat:
         d, i = {}, 0
         for n, s in shapes.items():
             size = int(np.prod(s, dtype=np.int64))
             d[n] = row[i: i + size].reshape(s)
             i += size
-        ortho.append(d)
-    probes = directional_probes(forward, values, ref, ct, directions=ortho, dtype=case.dtype)
+        out.append(d)
+    return out
+
+
+def run_directional(spec: LayerSpec, case: Case, ct: np.ndarray, k: int = DEFAULT_K) -> DirectionalAnswer:
+    """Same signature as backends.run_numerical. It cannot know the whole gradient (that is what makes it
+    O(1)): its verdict is the probes (the joint stage), and its `grads` are the reference's gradient
+    *corrected* on the probed directions: for orthonormal directions v_j, g = g_ref + sum_j (fd_j -
+    <g_ref, v_j>) v_j. Where the reference is right the correction is within the finite-difference error;
+    where it is wrong the correction is the error's projection, which an elementwise comparison sees."""
+    t0 = time.perf_counter()
+    forward, values = _layer_forward(spec, case)
+    shapes = {n: v.shape for n, v in values.items()}
+    ref = reference_grads(spec, case, ct)
+    probes = directional_probes(forward, values, ref, ct, directions=_orthonormal(shapes, k, case.seed), dtype=case.dtype)
     grads = {}
     for n, s in shapes.items():
         g = ref.get(n)
@@ -236,75 +252,74 @@ def run_directional(spec: LayerSpec, case: Case, ct: np.ndarray, k: int = DEFAUL
         for p in probes:
             g = g + (p.fd - p.projection) * p.direction[n]
         grads[n] = g
-    return DirectionalOutcome(None, grads, time.perf_counter() - t0, probes)
+    notes = sorted({p.note for p in probes if p.note})
+    return DirectionalAnswer(
+        None, grads, time.perf_counter() - t0,
+        bounds={JOINT: Tol(atol=np.array([p.tol for p in probes]), rtol=0.0)},
+        reference={JOINT: np.array([p.projection for p in probes], dtype=np.float64)},
+        notes={JOINT: "; ".join(notes)} if notes else {}, probes=probes)
 
 
-# --- a registry layer on Hypothesis-drawn cases ---------------------------------------------------------
-@dataclass
+# --- a registry layer on Hypothesis-drawn cases: the one check path, with this oracle ---------------------
+@dataclass(frozen=True)
 class DirectionalResult:
-    layer: str
-    dtype: str
-    examples: int = 0
-    probes: int = 0
+    """A view of the check's result for the directional oracle alone: examples, probes, and the
+    smallest failing example with its failing probes."""
+
+    result: CheckResult
+    k: int = DEFAULT_K
     failure: tuple | None = None  # (case, failing probes) of the smallest failing example
-    seconds: float = 0.0
+
+    layer = property(lambda self: self.result.layer)
+    dtype = property(lambda self: self.result.dtype)
+    examples = property(lambda self: self.result.examples)
+    seconds = property(lambda self: self.result.seconds)
+
+    @property
+    def probes(self) -> int:
+        return self.k * self.result.counts.get((DIRECTIONAL, JOINT), 0)
 
     @property
     def passed(self) -> bool:
-        return self.failure is None and self.examples > 0
+        return self.result.passed
 
     def message(self) -> str:
-        if self.failure is None:
-            return f"{self.layer} [{self.dtype}] directional: {self.probes} probe(s) on {self.examples} example(s) passed"
-        case, bad = self.failure
-        return (f"{self.layer} [{self.dtype}] directional: {len(bad)} direction(s) disagree with the reference's gradient "
-                f"after {self.examples} example(s); smallest failing example:\n  "
-                + "\n  ".join(p.describe() for p in bad) + "\n  reproduce with:\n    " + case.repro().replace("\n", "\n    "))
+        text = self.result.message(DIRECTIONAL, JOINT)
+        if self.failure is not None:
+            text += "\n  failing probes:\n  " + "\n  ".join(p.describe() for p in self.failure[1])
+        return text
 
     def assert_passed(self) -> None:
         if not self.passed:
             raise AssertionError(self.message())
 
 
-class DirectionalMismatch(AssertionError):
-    pass
+def _failing_probes(spec: LayerSpec, case: Case, k: int) -> list[Probe]:
+    """The probes of one (failing) example again, for the message: deterministic given the case."""
+    out_shape, _ = output_shape(spec, case)
+    ct = cotangent(out_shape, case.dtype, case.seed)
+    try:
+        probes = run_directional(spec, case, ct, k).probes
+    except Exception as e:
+        return [Probe({}, float("nan"), float("nan"), False, note=f"the reference raised {type(e).__name__}: {e}")]
+    return [p for p in probes if not p.passed] or probes
 
 
 def check_layer_directional(spec: LayerSpec, dtype: str = "float64", *, k: int = DEFAULT_K,
                             max_examples: int | None = None, strategy=None) -> DirectionalResult:
-    """Draw cases of a registry layer with Hypothesis (the same strategies as the gate), run the
-    reference's forward/backward with a random cotangent, and check the gradients along k directions.
-    A layer that raises, or returns gradients of the wrong shape, fails like a wrong value."""
-    from hypothesis import given, settings
+    """Draw cases of a registry layer with Hypothesis (the same strategies as the gate) and check the
+    reference's gradients along k directions: `run_check` with the directional oracle alone. A layer
+    that raises, or returns gradients of the wrong shape, fails like a wrong value.
 
-    from .check import hypothesis_settings
-    from .strategies import cases
+    >>> from oracles import REGISTRY
+    >>> check_layer_directional(REGISTRY["affine"], "float64", max_examples=3).passed
+    True
+    """
+    from .check import run_check
 
-    result = DirectionalResult(spec.name, dtype)
-
-    @settings(settings.default, **hypothesis_settings(max_examples))
-    @given(case=strategy if strategy is not None else cases(spec, dtype))
-    def check(case: Case) -> None:
-        out_shape, _ = output_shape(spec, case)
-        ct = cotangent(out_shape, case.dtype, case.seed)
-        result.examples += 1
-        try:
-            grads = reference_grads(spec, case, ct)
-        except Exception as e:
-            probe = Probe({}, float("nan"), float("nan"), False, note=f"the reference raised {type(e).__name__}: {e}")
-            result.failure = (case, [probe])
-            raise DirectionalMismatch(probe.note)
-        probes = directional_check(spec, case, ct, grads, k=k)
-        result.probes += len(probes)
-        bad = [p for p in probes if not p.passed]
-        if bad:
-            result.failure = (case, bad)
-            raise DirectionalMismatch("\n".join(p.describe() for p in bad))
-
-    t0 = time.perf_counter()
-    try:
-        check()
-    except DirectionalMismatch:
-        pass
-    result.seconds = time.perf_counter() - t0
-    return result
+    result = run_check(spec, dtype, (DIRECTIONAL,), max_examples=max_examples, strategy=strategy, record=False,
+                       runners={DIRECTIONAL: partial(run_directional, k=k)})
+    failure = None
+    if result.last_failing is not None:
+        failure = (result.last_failing, _failing_probes(spec, result.last_failing, k))
+    return DirectionalResult(result, k, failure)

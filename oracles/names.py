@@ -1,8 +1,9 @@
 """The project's fixed vocabularies, in one place and without heavy imports (the pytest plugin reads
 them): oracle names, dtypes, the records schema, and the Stage type.
 
-A stage is what one comparison is about: the layer's output ("forward") or the gradient with respect to
-one input or parameter ("grad_<name>"). `Stage` is a `str` (records, test ids and messages keep the
+A stage is what one comparison is about: the layer's output ("forward"), the gradient with respect to
+one input or parameter ("grad_<name>"), or the gradient with respect to all of them at once ("grad": the
+directional oracle's stage, which probes every input and parameter together). `Stage` is a `str` (records, test ids and messages keep the
 plain text) that knows its parts, so nothing cuts strings apart by position.
 
 >>> s = Stage.grad("W")
@@ -13,6 +14,8 @@ from __future__ import annotations
 
 #: Every oracle, in the order reports show them.
 ORACLES: tuple[str, ...] = ("torch", "jax", "numerical")
+#: The O(1) numerical oracle (oracles/directional.py): asked by name, not by default.
+DIRECTIONAL = "directional"
 #: The exact oracles: frameworks that differentiate the spec's math (the numerical one differentiates
 #: the reference's own forward).
 FRAMEWORKS: tuple[str, ...] = ("torch", "jax")
@@ -30,8 +33,8 @@ class Stage(str):
     __slots__ = ()
 
     def __new__(cls, text: str) -> "Stage":
-        if not isinstance(text, str) or not (text == "forward" or (text.startswith(_GRAD) and len(text) > len(_GRAD))):
-            raise ValueError(f"stage {text!r}: expected 'forward' or 'grad_<name>'")
+        if not isinstance(text, str) or not (text in ("forward", "grad") or (text.startswith(_GRAD) and len(text) > len(_GRAD))):
+            raise ValueError(f"stage {text!r}: expected 'forward', 'grad' or 'grad_<name>'")
         return super().__new__(cls, text)
 
     @classmethod
@@ -50,8 +53,19 @@ class Stage(str):
 
     @property
     def wrt(self) -> str | None:
-        """The input or parameter this gradient is taken with respect to; None for the forward."""
-        return None if self.is_forward else self[len(_GRAD):]
+        """The input or parameter this gradient is taken with respect to; None for the forward and for
+        the joint gradient."""
+        return self[len(_GRAD):] if self.startswith(_GRAD) else None
 
 
 FORWARD = Stage("forward")
+JOINT = Stage("grad")
+
+
+def oracle_stages(oracle: str, stages) -> tuple[Stage, ...]:
+    """The stages `oracle` answers among a layer's `stages`: the numerical oracles differentiate the
+    reference's own forward, so they have no forward of their own; the directional one answers only the
+    joint gradient."""
+    if oracle == DIRECTIONAL:
+        return (JOINT,)
+    return tuple(Stage(s) for s in stages if not (oracle == "numerical" and Stage(s).is_forward))

@@ -6,6 +6,7 @@ and a few options, and no file is written.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -53,6 +54,27 @@ def pytest_configure(config: pytest.Config) -> None:
     config._oracle_records_dir = directory
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A NOT-RUN verdict (OracleNotRun: the check stopped at another stage's failure) is shown as a skip
+    with its reason; FAIL and INCONCLUSIVE stay failed tests (oracles/judge.py has the mapping)."""
+    report = (yield).get_result()
+    if call.when == "call" and call.excinfo is not None and report.failed:
+        result = sys.modules.get("oracles.result")  # loaded whenever such an exception exists
+        if result is not None and call.excinfo.errisinstance(result.OracleNotRun):
+            report.outcome = "skipped"
+            report.longrepr = (str(item.path), item.location[1] or 0, str(call.excinfo.value).splitlines()[0])
+
+
+@pytest.fixture(scope="session")
+def oracle_options():
+    """The run's options from --oracle-oracles / --oracle-dtypes / --oracle-examples, to pass on:
+    `check_layer(..., options=oracle_options)`."""
+    from .options import OPTIONS
+
+    return OPTIONS
+
+
 @pytest.fixture(scope="session")
 def oracle_check():
     """`oracle_check(spec, dtype, convention=None, oracle=None)` -> CheckResult, computed once per session
@@ -69,7 +91,7 @@ def oracle_check():
             pytest.skip(f"dtype {dtype} not selected (--oracle-dtypes)")
         if oracle is not None and not OPTIONS.oracle_selected(oracle):
             pytest.skip(f"oracle {oracle} not selected (--oracle-oracles)")
-        key = (id(spec), dtype, id(convention))
+        key = (spec, dtype, convention)
         if key not in cache:
             chosen = tuple(o for o in ORACLES if OPTIONS.oracle_selected(o))
             cache[key] = run_check(spec, dtype, chosen, max_examples=OPTIONS.max_examples, convention=convention)

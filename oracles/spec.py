@@ -123,7 +123,7 @@ class Convention:
         return f"{self.where}: reference {self.reference}; PyTorch {self.torch}; JAX {self.jax}"
 
 
-@dataclass
+@dataclass(eq=False)  # identity: a spec is a registry entry, and caches (JAX's) are keyed by it
 class LayerSpec:
     """Everything the harness needs to check one layer.
 

@@ -46,7 +46,7 @@ def test_float64_has_no_budget():
 
 def test_budget_is_per_element():
     """Noise from the stage's large entries does not excuse a 100% error on its small ones."""
-    from oracles.comparison import compare
+    from oracles import compare
 
     tol = widen(Tol(atol=1e-5, rtol=1e-5), np.array([1e-4, 1e-9]))
     meta = dict(layer="l", dtype="float32", stage="grad_x", oracle="torch", shapes={})

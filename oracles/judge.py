@@ -1,0 +1,276 @@
+"""The judge: the one place where a verdict is decided, once.
+
+Two levels, both built only here (tests/test_architecture.py checks that no other module constructs or
+edits a `Comparison` or a `Verdict`):
+
+- per example, per (oracle, stage): `judge_example` (a layer check) and `compare` (one pair of arrays,
+  used by networks and training) turn a `Measurement` plus everything known about the example (the
+  layer's protocol breaches, hygiene findings, a documented convention at a kink, the float32 noise,
+  oracle-against-oracle agreement, the repro) into a frozen `Comparison`;
+- per check, per (oracle, stage): `decide` turns a run's tally into a frozen `Verdict` with one of the
+  outcomes below.
+
+Outcomes and what pytest shows for them (oracles/pytest_plugin.py):
+  pass          every example within tolerance, at least one compared, the run complete: a passed test.
+  fail          an example out of tolerance or breaking the protocol: a failed test, message "FAIL: ...".
+  inconclusive  nothing could decide (no example was compared for this pair although the run finished;
+                later also an oracle whose own error bound is too large): a failed test, message
+                "INCONCLUSIVE: ...". Never a skip, never counted as a pass.
+  not-run       stopped early because another stage failed, or left out by an option: a visible skip
+                with its reason, "N of M examples"; out of budget: a failed test.
+  error         a bad spec or bad options: a usage error (raised, never a verdict on the layer).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Callable
+
+import numpy as np
+
+from .comparison import Comparison, Measurement, measure
+from .names import JOINT, ORACLES, Stage, oracle_stages
+from .spec import Convention
+from .tolerances import Tol
+
+
+class Outcome(str, Enum):
+    PASS = "pass"
+    FAIL = "fail"
+    INCONCLUSIVE = "inconclusive"
+    NOT_RUN = "not-run"
+    ERROR = "error"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+# --- one example -------------------------------------------------------------------------------------------
+def _documented(conv: Convention | None, oracle: str, stage: str) -> bool:
+    """Whether this (oracle, stage) sits under a documented convention difference at a kink."""
+    return conv is not None and oracle not in conv.agree and not Stage(stage).is_forward
+
+
+def _build(m: Measurement, meta: dict, notes: list[str], extra: dict, repro: Callable[[], str] | str,
+           convention: Convention | None, seconds: float) -> Comparison:
+    """The only constructor call of Comparison in the project."""
+    notes = [n for n in notes if n] + list(m.problems)
+    documented = _documented(convention, meta["oracle"], meta["stage"])
+    if documented:
+        extra = {**extra, "differs": not m.within}
+    # at a kink an oracle outside `agree` may differ in value (the documented difference); a note (shape,
+    # NaN, a protocol breach) still fails
+    passed = not notes and (m.within or documented)
+    worst = m.worst_index is not None
+    return Comparison(
+        max_abs=m.max_abs, max_rel=m.max_rel, atol=m.atol, rtol=m.rtol, headroom=m.headroom, passed=passed,
+        outcome=str(Outcome.PASS if passed else Outcome.FAIL), note="; ".join(notes),
+        worst_index=list(m.worst_index) if worst else None, reference_value=m.reference_value if worst else None,
+        oracle_value=m.oracle_value if worst else None, seconds=seconds,
+        repro="" if passed else (repro() if callable(repro) else repro),
+        convention=convention.describe() if documented else "", extra=extra, **meta)
+
+
+def compare(actual, expected, tol: Tol, *, note: str = "", extra: dict | None = None,
+            repro: Callable[[], str] | str = "", convention: Convention | None = None, seconds: float = 0.0,
+            **meta) -> Comparison:
+    """The one comparison helper: the reference's `actual` against an oracle's `expected` under `tol`
+    (|actual - expected| <= atol + rtol * |expected| element by element), judged.
+
+    meta: layer, dtype, stage, oracle, shapes (and optionally example). A `note` (a protocol breach
+    found elsewhere) fails the comparison whatever the numbers.
+
+    >>> import numpy as np
+    >>> from oracles import Tol
+    >>> c = compare(np.array([1.0, 2.0]), np.array([1.0, 2.001]), Tol(1e-12, 1e-9), layer="demo",
+    ...             dtype="float64", stage="forward", oracle="torch", shapes={})
+    >>> c.passed, c.outcome, round(c.max_abs, 6)
+    (False, 'fail', 0.001)
+    """
+    m = measure(actual, expected, tol, meta.get("dtype"))
+    return _build(m, meta, [note], dict(extra or {}), repro, convention, seconds)
+
+
+def missing(tol: Tol, problem: str) -> Measurement:
+    """The measurement of a comparison whose oracle gave no value (it could not run on a broken layer)."""
+    atol = tol.atol if isinstance(tol.atol, float) else float(np.max(tol.atol))
+    return Measurement(math.inf, math.inf, atol, tol.rtol, 0.0, (problem,))
+
+
+@dataclass(frozen=True)
+class ExampleRun:
+    """Everything one example produced, as the judge needs it.
+
+    reference: stage -> what the reference layer returned (copies). notes: stage -> protocol breaches and
+    hygiene findings. answers: oracle -> {stage -> array}, or None for an oracle that could not run
+    because the layer itself is broken. tolerances: (oracle, stage) -> Tol in force (float32 budget
+    applied). noise: stage -> the float32 noise the budget measured (for the record).
+    """
+
+    layer: str
+    dtype: str
+    shapes: dict[str, list[int]]
+    example: int
+    stages: tuple[Stage, ...]
+    reference: dict[str, Any]
+    notes: dict[str, list[str]]
+    answers: dict[str, dict[str, np.ndarray] | None]
+    seconds: dict[str, float]
+    tolerances: dict[tuple[str, str], Tol]
+    noise: dict[str, float] = field(default_factory=dict)
+    convention: Convention | None = None
+    repro: Callable[[], str] | str = ""
+
+
+def judge_example(run: ExampleRun) -> list[Comparison]:
+    """One Comparison per (oracle, stage) of one example (names.oracle_stages: which stages each oracle
+    answers)."""
+    comps = []
+    for oracle, answer in run.answers.items():
+        for stage in oracle_stages(oracle, run.stages):
+            tol = run.tolerances[(oracle, stage)]
+            expected = None if answer is None else answer.get(stage)
+            if expected is not None:
+                # the joint stage compares derived float64 numbers (projections), not the layer's arrays
+                m = measure(run.reference.get(stage), expected, tol, None if stage == JOINT else run.dtype)
+            elif answer is None:  # the oracle could not run: the layer is broken (its notes say how)
+                m = missing(tol, f"oracle {oracle} could not run on this example")
+            else:
+                m = missing(tol, f"oracle {oracle} gave no {stage}")
+            extra = {}
+            if stage in run.noise:
+                extra["float32_noise"] = run.noise[stage]
+            vs = _agreement(oracle, stage, run.answers)
+            if vs:
+                extra["vs"] = vs
+            notes = list(run.notes.get(stage, ()))
+            meta = dict(layer=run.layer, dtype=run.dtype, stage=str(stage), oracle=oracle, shapes=run.shapes,
+                        example=run.example)
+            comps.append(_build(m, meta, notes, extra, run.repro, run.convention, run.seconds.get(oracle, 0.0)))
+    return comps
+
+
+def _agreement(oracle: str, stage: str, answers: dict) -> dict[str, float]:
+    """Oracle against oracle, for the report's agreement matrix: other -> max |this - other| on this stage,
+    for the oracles after this one in ORACLES (each pair once)."""
+    order = {o: i for i, o in enumerate(ORACLES)}
+    mine = (answers.get(oracle) or {}).get(stage)
+    if mine is None:
+        return {}
+    vs = {}
+    for other, answer in answers.items():
+        theirs = (answer or {}).get(stage)
+        if theirs is None or order.get(other, 99) <= order.get(oracle, 99) or np.shape(theirs) != np.shape(mine):
+            continue
+        d = np.abs(np.asarray(mine, dtype=np.float64) - np.asarray(theirs, dtype=np.float64))
+        vs[other] = float(d.max()) if d.size else 0.0
+    return vs
+
+
+def check_error(layer: str, dtype: str, error: BaseException) -> Comparison:
+    """The record of a check that could not run at all (a bad spec, an oracle that cannot run the math):
+    the report must never show such a layer as absent-but-passing."""
+    m = Measurement(math.inf, math.inf, 0.0, 0.0, 0.0, (f"the check raised {type(error).__name__}: {error}",))
+    c = _build(m, dict(layer=layer, dtype=dtype, stage="check", oracle="-", shapes={}), [], {}, "", None, 0.0)
+    return c
+
+
+# --- one check ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of one (oracle, stage) of one check, with its reason; built only by `decide`.
+
+    examples: how many examples compared this pair; requested: how many a full run draws. failure: the
+    smallest failing example's comparison, with its repro."""
+
+    layer: str
+    dtype: str
+    oracle: str
+    stage: str
+    outcome: Outcome
+    reason: str
+    examples: int = 0
+    requested: int = 0
+    failure: Comparison | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.outcome is Outcome.PASS
+
+    def message(self) -> str:
+        """Starts with the outcome's name (FAIL, INCONCLUSIVE, NOT-RUN, PASS), then what and why."""
+        head = f"{str(self.outcome).upper()}: "
+        if self.failure is None:
+            return head + f"{self.layer} [{self.dtype}] {self.stage} vs {self.oracle}: {self.reason}"
+        return (head + self.failure.message() + f"\n  {self.reason}\n  reproduce with:\n    "
+                + self.failure.repro.replace("\n", "\n    "))
+
+
+@dataclass
+class Tally:
+    """What a run has seen so far, per (oracle, stage): the input of `decide`. Filled by the check loop
+    (oracles/check.py) from the judged comparisons; holds no verdict of its own."""
+
+    counts: dict = field(default_factory=dict)
+    failures: dict = field(default_factory=dict)  # (oracle, stage) -> (Comparison, Case): the last (smallest)
+    differences: dict = field(default_factory=dict)  # (oracle, stage) -> examples showing the documented difference
+    passing: list = field(default_factory=list)
+    examples: int = 0
+    last_failing: Any = None
+
+    def add(self, case, comps: list[Comparison], new_example: bool = True) -> None:
+        self.examples += new_example
+        for c in comps:
+            key = (c.oracle, c.stage)
+            self.counts[key] = self.counts.get(key, 0) + 1
+            if c.extra.get("differs") and c.passed:
+                self.differences[key] = self.differences.get(key, 0) + 1
+            if c.passed:
+                self.passing.append(c)
+            else:
+                self.failures[key] = (c, case)
+                self.last_failing = case
+
+
+def decide(layer: str, dtype: str, pairs: list[tuple[str, str]], tally: Tally, requested: int,
+           stopped: bool, convention: Convention | None = None) -> dict[tuple[str, str], Verdict]:
+    """The verdict of every (oracle, stage) of a check, and of each oracle's convention at a kink
+    (key (oracle, "convention")). `stopped`: the run ended at a failure before drawing every example."""
+    first = sorted(tally.failures)[0] if tally.failures else None
+    out = {}
+    for oracle, stage in pairs:
+        n = tally.counts.get((oracle, stage), 0)
+        v = dict(layer=layer, dtype=dtype, oracle=oracle, stage=stage, examples=n, requested=requested)
+        if (oracle, stage) in tally.failures:
+            c, _ = tally.failures[(oracle, stage)]
+            out[(oracle, stage)] = Verdict(outcome=Outcome.FAIL, failure=c, reason=(
+                f"failed after {tally.examples} example(s); this is the smallest failing example found."), **v)
+        elif stopped and n < requested:
+            out[(oracle, stage)] = Verdict(outcome=Outcome.NOT_RUN, reason=(
+                f"{n} of {requested} examples: agreed on those, but the run stopped at the first failure "
+                f"({first[1]} vs {first[0]}) before a full run"), **v)
+        elif n == 0:
+            out[(oracle, stage)] = Verdict(outcome=Outcome.INCONCLUSIVE, reason="no example was compared", **v)
+        else:
+            out[(oracle, stage)] = Verdict(outcome=Outcome.PASS, reason=f"passed on {n} example(s)", **v)
+    if convention is not None:
+        for oracle in dict.fromkeys(o for o, _ in pairs):
+            if oracle not in convention.agree:
+                out[(oracle, "convention")] = _convention_verdict(layer, dtype, oracle, convention, tally, requested, stopped)
+    return out
+
+
+def _convention_verdict(layer, dtype, oracle, conv: Convention, tally: Tally, requested: int, stopped: bool) -> Verdict:
+    """An oracle documented to differ at a kink must actually differ there; if it never does, the
+    documented convention is stale."""
+    seen = sum(n for (o, _), n in tally.differences.items() if o == oracle)
+    v = dict(layer=layer, dtype=dtype, oracle=oracle, stage=f"kink {conv.where}", examples=seen, requested=requested)
+    if seen:
+        return Verdict(outcome=Outcome.PASS, reason=f"the documented difference showed in {seen} comparison(s)", **v)
+    if stopped:
+        return Verdict(outcome=Outcome.NOT_RUN, reason=(
+            f"the run stopped at another failure after {tally.examples} example(s)"), **v)
+    return Verdict(outcome=Outcome.FAIL, reason=(
+        f"at {conv.where}: the documented convention difference ({conv.describe()}) did not show in "
+        f"{tally.examples} example(s) on the kink; the table is stale"), **v)

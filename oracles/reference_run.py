@@ -1,0 +1,167 @@
+"""The reference side of one example: build the layer, forward, backward, and say how it broke the
+protocol if it did. Everything the layer returns or exposes is copied the moment it is returned, so a
+layer that reuses its buffers, writes gradients in place or is called again later cannot change what
+gets compared.
+
+Two hygiene checks no oracle can make, each a plain reference-against-reference comparison:
+- nondeterminism: a fresh instance given the same input and cotangent must give the same results;
+- stale state: the instance just used, given a second input and cotangent, must give what a fresh
+  instance gives for them (catches caches filled once, gradients accumulated across calls with +=).
+"""
+from __future__ import annotations
+
+import traceback
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .names import FORWARD, Stage
+from .spec import LayerSpec
+from .strategies import Case, cotangent
+from .tolerances import tolerance_for
+
+
+@dataclass
+class ReferenceRun:
+    """stage -> value the reference gave (copies), stage -> what went wrong; `layer` for the hygiene."""
+
+    values: dict[str, object] = field(default_factory=dict)
+    notes: dict[str, list[str]] = field(default_factory=dict)
+    layer: object = None
+
+    @property
+    def broken(self) -> bool:
+        return any(self.notes.values())
+
+    def note(self, stages, text: str) -> None:
+        for s in stages:
+            self.notes.setdefault(s, []).append(text)
+
+
+def short_exc(e: BaseException) -> str:
+    tb = "".join(traceback.format_exception(type(e), e, e.__traceback__, limit=-3))
+    return f"{type(e).__name__}: {e}\n  layer traceback (innermost frames):\n    " + tb.strip().replace("\n", "\n    ")
+
+
+def _copy(v):
+    return None if v is None else np.array(v, copy=True)
+
+
+def normalize_input_grads(spec: LayerSpec, g) -> tuple[dict[str, object], str]:
+    """Map backward's return value onto the differentiable inputs; say what is wrong if it does not fit."""
+    diff = spec.diff_inputs
+    names = [a.name for a in spec.inputs]
+    g = tuple(g) if isinstance(g, (tuple, list)) else (g,)
+    if len(g) == len(diff):
+        return dict(zip(diff, g)), ""
+    if len(g) == len(names):  # one per input, non-differentiable ones ignored
+        return {n: v for n, v in zip(names, g) if n in diff}, ""
+    return {}, f"backward returned {len(g)} gradient(s) but the layer has {len(diff)} differentiable input(s) {diff}"
+
+
+def _changed(inputs: dict, originals: dict) -> list[str]:
+    return [k for k in inputs if not np.array_equal(inputs[k], originals[k], equal_nan=True)]
+
+
+def run_reference(spec: LayerSpec, case: Case, ct: np.ndarray) -> ReferenceRun:
+    """make, forward and backward of the reference layer on copies of the example's arrays."""
+    run = ReferenceRun()
+    stages = spec.stages()
+    grads = [s for s in stages if not Stage(s).is_forward]
+    inputs = {k: np.array(v, copy=True) for k, v in case.inputs.items()}
+    try:
+        run.layer = spec.make({k: np.array(v, copy=True) for k, v in case.params.items()}, **spec.config)
+        returned = run.layer.forward(*[inputs[a.name] for a in spec.inputs])
+    except Exception as e:
+        run.note(stages, f"{'make()' if run.layer is None else 'forward'} raised {short_exc(e)}")
+        return run
+    run.values[FORWARD] = _copy(returned)
+    if _changed(inputs, case.inputs):
+        run.note([FORWARD], f"forward mutated its input(s) {_changed(inputs, case.inputs)} in place")
+    dout = np.array(ct, copy=True)
+    try:
+        g = run.layer.backward(dout)
+    except Exception as e:
+        run.note(grads, f"backward raised {short_exc(e)}")
+        return run
+    _backward_notes(run, spec, case, ct, dout, inputs, returned, grads)
+    in_grads, problem = normalize_input_grads(spec, g)
+    if problem:
+        run.note([Stage.grad(n) for n in spec.diff_inputs], problem)
+    run.values.update({Stage.grad(k): _copy(v) for k, v in in_grads.items()})
+    for p in spec.params:
+        value = getattr(run.layer, "d" + p, None)
+        if value is None:
+            run.note([Stage.grad(p)], f"layer has no gradient attribute d{p} after backward (parameter {p})")
+        else:
+            run.values[Stage.grad(p)] = _copy(value)
+    return run
+
+
+def _backward_notes(run: ReferenceRun, spec, case, ct, dout, inputs, returned, grads) -> None:
+    if not np.array_equal(dout, ct):
+        run.note(grads, "backward mutated dout in place (the caller's upstream gradient changes under it)")
+    if _changed(inputs, case.inputs):
+        run.note(grads, f"backward mutated the input(s) {_changed(inputs, case.inputs)} in place")
+    before = run.values[FORWARD]
+    if isinstance(returned, np.ndarray) and np.shape(returned) == np.shape(before) and not np.array_equal(
+            returned, before, equal_nan=True):
+        run.note([FORWARD], "backward overwrote the output array that forward returned")
+
+
+def _pass(spec: LayerSpec, layer, inputs: dict, ct: np.ndarray) -> dict[str, object]:
+    """forward + backward of `layer` on copies of `inputs` and `ct`: every stage's value (copies)."""
+    vals = {FORWARD: _copy(layer.forward(*[np.array(inputs[a.name], copy=True) for a in spec.inputs]))}
+    in_grads, _ = normalize_input_grads(spec, layer.backward(np.array(ct, copy=True)))
+    vals.update({Stage.grad(k): _copy(v) for k, v in in_grads.items()})
+    vals.update({Stage.grad(p): _copy(getattr(layer, "d" + p, None)) for p in spec.params})
+    return vals
+
+
+def _differences(spec: LayerSpec, dtype: str, a: dict, b: dict) -> dict[str, float]:
+    """Stages where a and b disagree beyond the exact-oracle tolerance: stage -> max |a - b|."""
+    out = {}
+    for stage, va in a.items():
+        try:
+            va, vb = np.asarray(va, dtype=np.float64), np.asarray(b.get(stage), dtype=np.float64)
+        except (TypeError, ValueError):
+            continue
+        if va.shape != vb.shape:
+            out[stage] = np.inf
+            continue
+        tol = tolerance_for(dtype, "torch", stage, spec.tolerances)
+        if not np.allclose(va, vb, atol=tol.atol, rtol=tol.rtol, equal_nan=True):
+            out[stage] = float(np.max(np.abs(va - vb)))
+    return out
+
+
+def _second_input(spec: LayerSpec, case: Case) -> dict[str, np.ndarray]:
+    """A different input of the same shapes and domain: each float input's values rolled by one place
+    (a permutation, so bounds, kink margins and tie-free spacing all still hold)."""
+    out = {}
+    for a in spec.inputs:
+        v = np.asarray(case.inputs[a.name])
+        out[a.name] = np.roll(v.reshape(-1), 1).reshape(v.shape) if a.kind == "float" else v
+    return out
+
+
+def hygiene(spec: LayerSpec, case: Case, ct: np.ndarray, run: ReferenceRun) -> dict[str, str]:
+    """stage -> what the nondeterminism and stale-state checks found (see the module docstring)."""
+    def fresh():
+        return spec.make({k: np.array(v, copy=True) for k, v in case.params.items()}, **spec.config)
+
+    notes: dict[str, str] = {}
+    try:
+        for stage, d in _differences(spec, case.dtype, run.values, _pass(spec, fresh(), case.inputs, ct)).items():
+            notes[stage] = (f"nondeterministic: a second identical call (fresh instance, same input and cotangent) "
+                            f"gave a different {stage} (max difference {d:.3g})")
+        x2 = _second_input(spec, case)
+        ct2 = cotangent(np.shape(ct), case.dtype, (case.seed + 1) % 2**32)
+        reused = _pass(spec, run.layer, x2, ct2)
+        for stage, d in _differences(spec, case.dtype, _pass(spec, fresh(), x2, ct2), reused).items():
+            notes.setdefault(stage, f"stale state: the same instance used again on a second input gave a {stage} that differs "
+                                    f"from a fresh instance's by {d:.3g} (state kept from the first call?)")
+    except Exception as e:  # a layer that cannot be called twice is broken in its own way
+        for stage in spec.stages():
+            notes.setdefault(stage, f"calling the layer a second time raised {short_exc(e)}")
+    return notes
