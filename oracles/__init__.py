@@ -17,7 +17,7 @@ _EXPORTS = {
     "ORACLES": "backends", "JAX_STATS": "backends", "configure": "backends",
     "CheckResult": "result", "OracleMismatch": "result", "OracleNotRun": "result", "OracleError": "check",
     "evaluate_case": "check", "run_check": "check", "replay": "check",
-    "REGISTRY": "registry", "register": "registry",
+    "REGISTRY": "zoo", "register": "registry",
     "check_layer": "api", "assert_layer": "api", "LayerReport": "api", "layer_spec": "api",
 }
 

@@ -189,7 +189,7 @@ def run_check(
 def replay(case: Case, spec: LayerSpec | None = None, oracles=ORACLES) -> str:
     """Re-run one example (e.g. from a failure's repro snippet) and describe every comparison."""
     if spec is None:
-        from .registry import REGISTRY
+        from .zoo import REGISTRY
 
         if case.layer not in REGISTRY:
             raise KeyError(f"layer {case.layer!r} is not in the registry: call replay(case, spec=your_spec)")

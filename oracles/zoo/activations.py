@@ -15,9 +15,10 @@ import torch.nn.functional as F
 
 import reference as R
 
-from ..registry import REGISTRY, register
+from ..registry import register
 from ..spec import Convention, Domain, Float, Index, LayerSpec
 from ..tolerances import Tol
+from .seeds import SIGMOID, SOFTMAX_WITH_LOSS
 
 # 3-d inputs: small pools (JAX compiles per shape; the numerical oracle costs 2 forwards per element).
 _SIZES_3D = {"n": (1, 2, 3), "t": (1, 2, 3), "c": (1, 2, 3, 5)}
@@ -205,7 +206,7 @@ register(LayerSpec(
 register(LayerSpec(
     name="sigmoid_extreme",
     layouts=_LAYOUTS,
-    make=REGISTRY["sigmoid"].make,
+    make=SIGMOID.make,
     inputs=(Float("x", ("n", "m")),),
     torch_fn=torch.sigmoid,
     jax_fn=jax.nn.sigmoid,
@@ -246,11 +247,11 @@ register(LayerSpec(
 register(LayerSpec(
     name="softmax_with_loss_extreme",
     layouts=_LAYOUTS,
-    make=REGISTRY["softmax_with_loss"].make,
+    make=SOFTMAX_WITH_LOSS.make,
     inputs=(Float("x", ("n", "c")), Index("t", ("n",), classes="c")),
     sizes={"c": (2, 3, 5)},
-    torch_fn=REGISTRY["softmax_with_loss"].torch_fn,
-    jax_fn=REGISTRY["softmax_with_loss"].jax_fn,
+    torch_fn=SOFTMAX_WITH_LOSS.torch_fn,
+    jax_fn=SOFTMAX_WITH_LOSS.jax_fn,
     # float32: exp overflows above ~88.7, so a naive softmax would already fail below 1e3; +-80 keeps the
     # float32 run about stability and not about losing every digit of a loss of size ~1e3 (ulp 6e-5).
     dtype_domains={"float64": Domain(-1e3, 1e3), "float32": Domain(-80.0, 80.0)},
