@@ -162,8 +162,7 @@ pre{background:#f8f8f8;border:1px solid #ddd;padding:8px;overflow-x:auto;font-si
 figure{margin:1em 0}figcaption{font-size:13px;color:#555}"""
 
 
-def render(summary: dict, rows: list[dict], regressions: list[str] | None = None, warnings: list[str] | None = None,
-           networks: list[dict] | None = None) -> str:
+def render(summary: dict, rows: list[dict], regressions: list[str] | None = None, warnings: list[str] | None = None) -> str:
     t = summary["totals"]
     ok = t["failed"] == 0 and not regressions
     status = "PASS" if t["failed"] == 0 else f"FAIL ({t['failed']} failed comparison(s))"
@@ -194,7 +193,7 @@ def render(summary: dict, rows: list[dict], regressions: list[str] | None = None
     h.append("<h2>Headroom</h2><figure>" + headroom_chart(summary)
              + "<figcaption>Smallest headroom per layer, dtype and oracle (log scale). The line is the pass mark (1); red bars failed.</figcaption></figure>")
     h.append("<h2>Oracle agreement</h2><p>Worst max |a - b| over all examples and stages, per pair.</p>" + agreement_tables(summary))
-    h.append("<h2>Gradient norms per layer (networks)</h2>" + network_chart(networks or summary.get("networks") or []))
+    h.append("<h2>Gradient norms per layer (networks)</h2>" + network_chart(summary.get("networks") or []))
     h.append("<h2>Failures</h2>")
     if not summary["failures"]:
         h.append("<p>None.</p>")

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 from oracles.names import RECORDS_SCHEMA as SCHEMA
@@ -70,7 +69,3 @@ def load_files(files: list[Path]) -> tuple[list[dict], list[str]]:
                 raise RecordsError(f"{f}: line {i} is not JSON") from None
             rows.append({k: _num(v) for k, v in row.items()})
     return rows, warnings
-
-
-def finite_or_none(x: float):
-    return x if isinstance(x, (int, float)) and math.isfinite(x) else None
