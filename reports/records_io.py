@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 from oracles.names import RECORDS_SCHEMA as SCHEMA
@@ -12,15 +11,15 @@ class RecordsError(Exception):
     """A records file or folder that cannot give a report."""
 
 
-def _num(v):
+def restore_non_finite(v):
     """"inf"/"-inf"/"nan" strings (how records and summaries write non-finite floats) back to floats,
     in nested dicts and lists too."""
     if isinstance(v, str) and v in ("inf", "-inf", "nan"):
         return float(v)
     if isinstance(v, dict):
-        return {k: _num(x) for k, x in v.items()}
+        return {k: restore_non_finite(x) for k, x in v.items()}
     if isinstance(v, list):
-        return [_num(x) for x in v]
+        return [restore_non_finite(x) for x in v]
     return v
 
 
@@ -68,9 +67,5 @@ def load_files(files: list[Path]) -> tuple[list[dict], list[str]]:
                     warnings.append(f"{f}: last line {i} is cut short (run killed midway?); it was skipped")
                     continue
                 raise RecordsError(f"{f}: line {i} is not JSON") from None
-            rows.append({k: _num(v) for k, v in row.items()})
+            rows.append({k: restore_non_finite(v) for k, v in row.items()})
     return rows, warnings
-
-
-def finite_or_none(x: float):
-    return x if isinstance(x, (int, float)) and math.isfinite(x) else None

@@ -224,3 +224,49 @@ def test_non_finite_and_odd_records_do_not_crash_the_report(recorded, tmp_path):
     f = tmp_path / "records-x-main.jsonl"
     f.write_text('{"schema": "oracle-records/1"}\n' + "".join(json.dumps(r) + "\n" for r in only_diffs))
     assert main([str(f), "-o", str(tmp_path / "out")]) == 0
+
+
+def test_outcome_field_is_read_and_old_records_fall_back_to_passed(recorded):
+    from reports.aggregate import outcome_of
+
+    assert outcome_of({"passed": True}) == "pass" and outcome_of({"passed": False}) == "fail"
+    assert outcome_of({"passed": True, "outcome": "error"}) == "error"
+    rows = load(recorded)[0]
+    assert summarize([dict(r, outcome="pass" if r["passed"] else "fail") for r in rows]) == summarize(rows)
+    # neither pass nor fail: not counted as a failure, and its headroom does not shape the recommendation
+    row = next(r for r in rows if r["passed"] and r["layer"] == "sigmoid")
+    s = summarize([dict(row, outcome="inconclusive", passed=False)])
+    assert s["totals"]["failed"] == 0 and s["failures"] == [] and s["rows"][0]["recommended_rtol"] is None
+
+
+def test_report_modules_import_aggregation_not_each_other():
+    """markdown, html and jsonout depend on the aggregation, never on one another, and no reports module
+    imports another in a cycle (function-level imports included)."""
+    import ast
+    from pathlib import Path
+
+    import reports
+
+    folder = Path(reports.__file__).parent
+    mods = {p.stem for p in folder.glob("*.py")}
+    graph = {}
+    for p in folder.glob("*.py"):
+        deps = set()
+        for node in ast.walk(ast.parse(p.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.level == 1 or (node.module or "").startswith("reports")):
+                target = (node.module or "").removeprefix("reports").lstrip(".")
+                deps |= {target} if target else {a.name for a in node.names}
+            elif isinstance(node, ast.Import):
+                deps |= {a.name.split(".")[1] for a in node.names if a.name.startswith("reports.")}
+        graph[p.stem] = (deps & mods) - {p.stem}
+    outputs = {"markdown", "html", "jsonout"}
+    for m in outputs:
+        assert not graph[m] & (outputs | {"__main__", "__init__"}), (m, graph[m])
+
+    def reach(m, seen):
+        for d in graph[m] - seen:
+            seen.add(d)
+            reach(d, seen)
+        return seen
+
+    assert not [m for m in graph if m in reach(m, set())], graph
