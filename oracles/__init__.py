@@ -18,7 +18,7 @@ _EXPORTS = {
     "CheckResult": "result", "OracleMismatch": "result", "OracleNotRun": "result", "OracleError": "check",
     "evaluate_case": "check", "run_check": "check", "replay": "check",
     "REGISTRY": "zoo", "register": "registry",
-    "check_layer": "api", "assert_layer": "api", "LayerReport": "api", "layer_spec": "api",
+    "check_layer": "api", "assert_layer": "api", "check_layer_directional": "api", "DirectionalResult": "api", "LayerReport": "api", "layer_spec": "api",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -2,14 +2,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Callable, Sequence
 
-from .backends import ORACLES
+from .backends import output_shape
 from .check import run_check
-from .result import CheckResult, OracleMismatch
+from .directional import DEFAULT_K, Probe, run_directional
+from .names import DIRECTIONAL, DTYPES, JOINT, ORACLES
 from .options import OPTIONS, RunOptions
+from .result import CheckResult, OracleMismatch
 from .spec import Arg, Domain, Float, LayerSpec, Shape
-from .strategies import DTYPES
+from .strategies import Case, cotangent
 
 
 @dataclass
@@ -118,3 +121,66 @@ def assert_layer(*args, **kwargs) -> LayerReport:
     report = check_layer(*args, **kwargs)
     report.assert_passed()
     return report
+
+
+# --- a registry layer on Hypothesis-drawn cases: the one check path, with this oracle ---------------------
+@dataclass(frozen=True)
+class DirectionalResult:
+    """A view of the check's result for the directional oracle alone: examples, probes, and the
+    smallest failing example with its failing probes."""
+
+    result: CheckResult
+    k: int = DEFAULT_K
+    failure: tuple | None = None  # (case, failing probes) of the smallest failing example
+
+    layer = property(lambda self: self.result.layer)
+    dtype = property(lambda self: self.result.dtype)
+    examples = property(lambda self: self.result.examples)
+    seconds = property(lambda self: self.result.seconds)
+
+    @property
+    def probes(self) -> int:
+        return self.k * self.result.counts.get((DIRECTIONAL, JOINT), 0)
+
+    @property
+    def passed(self) -> bool:
+        return self.result.passed
+
+    def message(self) -> str:
+        text = self.result.message(DIRECTIONAL, JOINT)
+        if self.failure is not None:
+            text += "\n  failing probes:\n  " + "\n  ".join(p.describe() for p in self.failure[1])
+        return text
+
+    def assert_passed(self) -> None:
+        if not self.passed:
+            raise AssertionError(self.message())
+
+
+def _failing_probes(spec: LayerSpec, case: Case, k: int) -> list[Probe]:
+    """The probes of one (failing) example again, for the message: deterministic given the case."""
+    out_shape, _ = output_shape(spec, case)
+    ct = cotangent(out_shape, case.dtype, case.seed)
+    try:
+        probes = run_directional(spec, case, ct, k).probes
+    except Exception as e:
+        return [Probe({}, float("nan"), float("nan"), False, note=f"the reference raised {type(e).__name__}: {e}")]
+    return [p for p in probes if not p.passed] or probes
+
+
+def check_layer_directional(spec: LayerSpec, dtype: str = "float64", *, k: int = DEFAULT_K,
+                            max_examples: int | None = None, strategy=None) -> DirectionalResult:
+    """Draw cases of a registry layer with Hypothesis (the same strategies as the gate) and check the
+    reference's gradients along k directions: `run_check` with the directional oracle alone. A layer
+    that raises, or returns gradients of the wrong shape, fails like a wrong value.
+
+    >>> from oracles import REGISTRY
+    >>> check_layer_directional(REGISTRY["affine"], "float64", max_examples=3).passed
+    True
+    """
+    result = run_check(spec, dtype, (DIRECTIONAL,), max_examples=max_examples, strategy=strategy, record=False,
+                       runners={DIRECTIONAL: partial(run_directional, k=k)})
+    failure = None
+    if result.last_failing is not None:
+        failure = (result.last_failing, _failing_probes(spec, result.last_failing, k))
+    return DirectionalResult(result, k, failure)

@@ -37,18 +37,16 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Callable
 
 import numpy as np
 
 from .backends import Answer, output_shape
-from .names import DIRECTIONAL, JOINT
+from .names import JOINT
 from .reference_run import normalize_input_grads
-from .result import CheckResult
-from .tolerances import Tol
 from .spec import LayerSpec
 from .strategies import Case, cotangent
+from .tolerances import Tol
 
 EPS64 = float(np.finfo(np.float64).eps)
 #: h = STEP * max(1, max |theta|)
@@ -66,16 +64,19 @@ class Probe(tuple):
     """One direction: unpacks as (direction, fd, projection, passed); the tolerance and its terms ride
     along as attributes (tol, h, rounding, truncation, grad_rounding, note)."""
 
+    _DEFAULTS = dict(tol=float("nan"), h=float("nan"), rounding=float("nan"), truncation=float("nan"),
+                     grad_rounding=float("nan"), grad_norm=float("nan"), note="")
+
     def __new__(cls, direction, fd, projection, passed, **info):
         self = tuple.__new__(cls, (direction, fd, projection, passed))
-        self.tol = info.get("tol", float("nan"))
-        self.h = info.get("h", float("nan"))
-        self.rounding = info.get("rounding", float("nan"))
-        self.truncation = info.get("truncation", float("nan"))
-        self.grad_rounding = info.get("grad_rounding", float("nan"))
-        self.grad_norm = info.get("grad_norm", float("nan"))
-        self.note = info.get("note", "")
+        self.info = {**cls._DEFAULTS, **info}
         return self
+
+    def __getattr__(self, name: str):  # tol, h, rounding, truncation, grad_rounding, grad_norm, note
+        try:
+            return self.__dict__["info"][name]
+        except KeyError:
+            raise AttributeError(name) from None
 
     direction = property(lambda self: self[0])
     fd = property(lambda self: self[1])
@@ -258,68 +259,3 @@ def run_directional(spec: LayerSpec, case: Case, ct: np.ndarray, k: int = DEFAUL
         bounds={JOINT: Tol(atol=np.array([p.tol for p in probes]), rtol=0.0)},
         reference={JOINT: np.array([p.projection for p in probes], dtype=np.float64)},
         notes={JOINT: "; ".join(notes)} if notes else {}, probes=probes)
-
-
-# --- a registry layer on Hypothesis-drawn cases: the one check path, with this oracle ---------------------
-@dataclass(frozen=True)
-class DirectionalResult:
-    """A view of the check's result for the directional oracle alone: examples, probes, and the
-    smallest failing example with its failing probes."""
-
-    result: CheckResult
-    k: int = DEFAULT_K
-    failure: tuple | None = None  # (case, failing probes) of the smallest failing example
-
-    layer = property(lambda self: self.result.layer)
-    dtype = property(lambda self: self.result.dtype)
-    examples = property(lambda self: self.result.examples)
-    seconds = property(lambda self: self.result.seconds)
-
-    @property
-    def probes(self) -> int:
-        return self.k * self.result.counts.get((DIRECTIONAL, JOINT), 0)
-
-    @property
-    def passed(self) -> bool:
-        return self.result.passed
-
-    def message(self) -> str:
-        text = self.result.message(DIRECTIONAL, JOINT)
-        if self.failure is not None:
-            text += "\n  failing probes:\n  " + "\n  ".join(p.describe() for p in self.failure[1])
-        return text
-
-    def assert_passed(self) -> None:
-        if not self.passed:
-            raise AssertionError(self.message())
-
-
-def _failing_probes(spec: LayerSpec, case: Case, k: int) -> list[Probe]:
-    """The probes of one (failing) example again, for the message: deterministic given the case."""
-    out_shape, _ = output_shape(spec, case)
-    ct = cotangent(out_shape, case.dtype, case.seed)
-    try:
-        probes = run_directional(spec, case, ct, k).probes
-    except Exception as e:
-        return [Probe({}, float("nan"), float("nan"), False, note=f"the reference raised {type(e).__name__}: {e}")]
-    return [p for p in probes if not p.passed] or probes
-
-
-def check_layer_directional(spec: LayerSpec, dtype: str = "float64", *, k: int = DEFAULT_K,
-                            max_examples: int | None = None, strategy=None) -> DirectionalResult:
-    """Draw cases of a registry layer with Hypothesis (the same strategies as the gate) and check the
-    reference's gradients along k directions: `run_check` with the directional oracle alone. A layer
-    that raises, or returns gradients of the wrong shape, fails like a wrong value.
-
-    >>> from oracles import REGISTRY
-    >>> check_layer_directional(REGISTRY["affine"], "float64", max_examples=3).passed
-    True
-    """
-    from .check import run_check
-
-    result = run_check(spec, dtype, (DIRECTIONAL,), max_examples=max_examples, strategy=strategy, record=False,
-                       runners={DIRECTIONAL: partial(run_directional, k=k)})
-    failure = None
-    if result.last_failing is not None:
-        failure = (result.last_failing, _failing_probes(spec, result.last_failing, k))
-    return DirectionalResult(result, k, failure)

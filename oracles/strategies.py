@@ -206,9 +206,8 @@ def kink_cases(draw, spec: LayerSpec, convention: Convention, dtype: str) -> Cas
         on.flat[draw(st.integers(0, x.size - 1))] = True  # at least one entry on the kink
         vals = draw(hnp.arrays(x.dtype, x.shape, elements=st.sampled_from(convention.points)))
         x = np.where(on, vals, x).astype(x.dtype)
-    case.inputs[convention.input] = x
-    case.note = f"on purpose at {convention.where}"
-    return case
+    return Case(case.layer, case.dtype, case.sizes, {**case.inputs, convention.input: x}, case.params, case.seed,
+                note=f"on purpose at {convention.where}", layout=case.layout)
 
 
 def cotangent(shape: tuple[int, ...], dtype: str, seed: int) -> np.ndarray:

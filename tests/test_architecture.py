@@ -59,11 +59,7 @@ VERDICT_FIELDS = frozenset({"passed", "outcome", "note", "repro"})
 # Modules that still build or amend verdicts outside the judge today (the judge does not exist yet).
 # Removed when the rewrite lands; an entry whose module no longer offends fails the test (stale).
 VERDICT_IN_PROGRESS = (
-    "oracles/check.py",  # Comparison(...) for errors and the records row; c.passed/note/repro, c.extra[...]
-    "oracles/comparison.py",  # compare() builds the Comparison: the judge's job once it exists
     "oracles/networks",  # c.note, c.repro and c.extra["site"/"stage"/"float32_noise"/"norms"] per node
-    "oracles/directional.py",  # Probe.__new__ sets self.note (a direction's verdict rides on the Probe)
-    "oracles/strategies.py",  # case.note = "on purpose at ..." is a Case's note, a name clash, not a verdict
 )
 
 

@@ -8,7 +8,8 @@ import pytest
 from broken_layers import BROKEN
 from oracles import REGISTRY
 from oracles.backends import run_numerical
-from oracles.directional import (Probe, check_layer_directional, directional_check, directional_probes,
+from oracles import check_layer_directional
+from oracles.directional import (Probe, directional_check, directional_probes,
                                  reference_grads, run_directional)
 from oracles.strategies import Case, cotangent
 

@@ -1,0 +1,100 @@
+"""The judge (oracles/judge.py): one place decides, verdicts are frozen, and each outcome maps to pytest
+as documented: FAIL and INCONCLUSIVE are failed tests whose message starts with the outcome, NOT-RUN
+(stopped at another stage's failure) is a visible skip with its reason."""
+import dataclasses
+import subprocess
+import sys
+import textwrap
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from oracles import REGISTRY, Outcome, Tol, compare, run_check
+from oracles.names import JOINT, Stage, oracle_stages
+from oracles.strategies import cases
+from subproc import clean_env
+
+from broken_layers import BROKEN
+
+
+def test_comparisons_and_verdicts_are_frozen():
+    c = compare(np.ones(3), np.ones(3), Tol(1e-12, 1e-9), layer="l", dtype="float64", stage="forward",
+                oracle="torch", shapes={})
+    assert c.passed and c.outcome == "pass"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        c.passed = False
+    result = run_check(REGISTRY["relu"], "float64", ("torch",), max_examples=2, record=False)
+    v = result.verdicts[("torch", "forward")]
+    assert v.outcome is Outcome.PASS and v.examples == 2
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        v.outcome = Outcome.FAIL
+
+
+def test_a_failure_stops_the_run_and_the_rest_is_not_run_not_passed():
+    spec, dtype, _ = BROKEN["affine_db_wrong_axis"]
+    result = run_check(spec, dtype, ("torch",), max_examples=25, record=False)
+    assert result.outcome("torch", "grad_b") is Outcome.FAIL
+    assert result.message("torch", "grad_b").startswith("FAIL: ")
+    others = [s for s in spec.stages() if s != "grad_b"]
+    assert all(result.outcome("torch", s) is Outcome.NOT_RUN for s in others)
+    assert all(result.not_run("torch", s) and not result.stage_passed("torch", s) for s in others)
+    msg = result.message("torch", "forward")
+    assert msg.startswith("NOT-RUN: ") and "of 25 examples" in msg and "grad_b vs torch" in msg
+    assert not result.passed
+
+
+def test_a_pair_nothing_compared_is_inconclusive_never_a_pass():
+    # every example on a layout JAX is not asked on: JAX compares nothing, and says so
+    strategy = cases(REGISTRY["affine"], "float64").map(lambda c: replace(c, layout=99))
+    result = run_check(REGISTRY["affine"], "float64", ("torch", "jax"), max_examples=3, strategy=strategy, record=False)
+    assert result.stage_passed("torch", "grad_W")
+    assert result.outcome("jax", "grad_W") is Outcome.INCONCLUSIVE and result.inconclusive("jax", "grad_W")
+    assert result.message("jax", "grad_W").startswith("INCONCLUSIVE: ") and "no example was compared" in result.message("jax", "grad_W")
+    assert ("jax", "grad_W") in result.failing() and not result.passed
+
+
+def test_stage_type():
+    assert Stage.grad("W") == "grad_W" and Stage("grad_W").wrt == "W" and Stage("forward").wrt is None
+    assert Stage("grad").kind == "grad" and Stage("grad").wrt is None
+    for bad in ("grad_", "backward", "", "Forward"):
+        with pytest.raises(ValueError, match="stage"):
+            Stage(bad)
+    assert oracle_stages("numerical", ["forward", "grad_x"]) == ("grad_x",)
+    assert oracle_stages("directional", ["forward", "grad_x"]) == (JOINT,)
+
+
+def test_outcomes_map_to_pytest_as_documented(tmp_path):
+    (tmp_path / "test_mapping.py").write_text(textwrap.dedent('''
+        from dataclasses import replace
+        from oracles import REGISTRY, run_check
+        from oracles.strategies import cases
+        import reference as R
+
+        class AffineBiasWrongAxis(R.Affine):
+            def backward(self, dout):
+                dx = super().backward(dout)
+                self.db = dout.sum(axis=1)[: self.b.shape[0]] if dout.shape[1] == dout.shape[0] else dout.sum(axis=0) * 1.5
+                return dx
+
+        SPEC = replace(REGISTRY["affine"], name="affine_db_off", make=lambda p: AffineBiasWrongAxis(p["W"], p["b"]))
+        BROKEN = run_check(SPEC, "float64", ("torch",), max_examples=25, record=False)
+
+        def test_failed_stage():
+            BROKEN.assert_stage("torch", "grad_b")
+
+        def test_stage_not_run():
+            BROKEN.assert_stage("torch", "grad_W")
+
+        def test_inconclusive_stage():
+            strategy = cases(REGISTRY["affine"], "float64").map(lambda c: replace(c, layout=99))
+            r = run_check(REGISTRY["affine"], "float64", ("jax",), max_examples=2, strategy=strategy, record=False)
+            r.assert_stage("jax", "grad_W")
+    '''))
+    out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rsf", "-p", "no:cacheprovider", "--oracle-no-records",
+                          str(tmp_path / "test_mapping.py")], capture_output=True, text=True, env=clean_env(),
+                         cwd=tmp_path).stdout
+    assert "2 failed" in out and "1 skipped" in out, out
+    assert "FAILED test_mapping.py::test_failed_stage" in out and "OracleMismatch: FAIL: affine_db_off" in out, out
+    assert "FAILED test_mapping.py::test_inconclusive_stage" in out and "OracleMismatch: INCONCLUSIVE: affine" in out, out
+    assert "SKIPPED [1] test_mapping.py" in out and "NOT-RUN: affine_db_off [float64] grad_W vs torch" in out, out
