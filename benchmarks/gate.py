@@ -32,7 +32,7 @@ def draw_case(spec, dtype: str, layout, rng):
     for a in spec.inputs:
         shape = resolve(a.shapes()[choice.get(a.name, 0)], sizes)
         if a.kind == "float":
-            dom = a.domain or spec.dtype_domains.get(dtype, spec.domain)
+            dom = spec.value_domain(a, dtype)
             if dom.spacing > 0:
                 lo = int(np.ceil(dom.low / dom.spacing))
                 k = rng.permutation(int(np.floor(dom.high / dom.spacing)) - lo + 1)[: int(np.prod(shape))] + lo

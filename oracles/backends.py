@@ -22,7 +22,7 @@ import numpy as np
 from .spec import LayerSpec
 from .strategies import Case
 
-from .names import FORWARD, ORACLES, Stage  # ORACLES re-exported: oracles.ORACLES
+from .names import FORWARD, Stage
 
 _configured = False
 

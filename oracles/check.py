@@ -13,7 +13,6 @@ from __future__ import annotations
 import itertools
 import time
 
-import numpy as np
 from hypothesis import HealthCheck, given, settings
 
 from . import budget, records

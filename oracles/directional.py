@@ -41,11 +41,11 @@ from typing import Callable
 
 import numpy as np
 
-from .backends import Answer, output_shape
+from .backends import Answer
 from .names import JOINT
 from .reference_run import normalize_input_grads
 from .spec import LayerSpec
-from .strategies import Case, cotangent
+from .strategies import Case
 from .tolerances import Tol
 
 EPS64 = float(np.finfo(np.float64).eps)

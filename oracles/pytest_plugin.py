@@ -85,7 +85,7 @@ def oracle_check():
     """`oracle_check(spec, dtype, convention=None, oracle=None)` -> CheckResult, computed once per session
     and reused by every test that views one (oracle, stage) of it. With a convention, the run sits on that
     kink. A test for a dtype or oracle left out by --oracle-dtypes / --oracle-oracles is skipped."""
-    from .backends import ORACLES
+    from .names import ORACLES
     from .check import run_check
     from .options import OPTIONS
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Literal
 
 from .tolerances import Tol
@@ -108,6 +108,12 @@ class Convention:
     input: which input is put on the point.
     points: elementwise kinks: a random non-empty subset of the entries is set exactly to these values.
     grid: ties: every entry of `input` is drawn from this small set instead, so maxima repeat.
+    margin: random draws (everywhere but on purpose at the kink) keep at least this far from `points`, so
+      no finite difference straddles a kink (a central step is ~1e-6 * max(1, |x|)).
+    spacing: for ties: random draws are distinct multiples of this, so no window ties by chance.
+
+    This is the one declaration of a kink: the input's drawing domain (LayerSpec.value_domain) and the
+    words in reports (LayerSpec.kinks) both derive from it.
     """
 
     where: str
@@ -118,9 +124,17 @@ class Convention:
     input: str = "x"
     points: tuple[float, ...] = (0.0,)
     grid: tuple[float, ...] = ()
+    margin: float = 1e-3
+    spacing: float = 0.0
 
     def describe(self) -> str:
         return f"{self.where}: reference {self.reference}; PyTorch {self.torch}; JAX {self.jax}"
+
+    def draws(self) -> str:
+        """How random draws stay clear of this point, in words."""
+        if self.grid:
+            return f"random draws are tie-free (distinct multiples of {self.spacing:g})" if self.spacing else "random draws may tie"
+        return f"random draws keep |{self.input} - p| >= {self.margin:g} for p in {list(self.points)}"
 
 
 @dataclass(eq=False)  # identity: a spec is a registry entry, and caches (JAX's) are keyed by it
@@ -135,8 +149,8 @@ class LayerSpec:
     domain: value domain of float inputs and params (Arg.domain overrides per input).
     dtype_domains: per-dtype domain of float inputs, overriding `domain` (e.g. logits up to +-1e3 in
       float64 but +-80 in float32, where exp overflows sooner). Arg.domain still wins.
-    kinks: the layer's convention at its non-differentiable points, in words (shown in the report).
-    conventions: the same, checked: one Convention per kink or tie, exercised on purpose by the gate.
+    conventions: one Convention per kink or tie: what each side does there, exercised on purpose by the
+      gate; the drawing domain keeps away from it and the report's words come from it (`kinks`).
     layouts: how many distinct shape layouts a run draws from (DEFAULT_LAYOUTS; 0 = draw freely).
     jax_layouts: on how many of them JAX is asked too (default: DEFAULT_JAX_LAYOUTS, or every layout
       when an input has alternative shapes: there the shapes are what is being tested).
@@ -156,7 +170,6 @@ class LayerSpec:
     domain: Domain = Domain()
     dtype_domains: dict[str, Domain] = field(default_factory=dict)
     param_domain: Domain = Domain(-2.0, 2.0)
-    kinks: str = "none (smooth)"
     conventions: tuple[Convention, ...] = ()
     layouts: int = DEFAULT_LAYOUTS
     jax_layouts: int | None = None
@@ -205,3 +218,20 @@ class LayerSpec:
 
     def size_pool(self, name: str) -> tuple[int, ...]:
         return self.sizes.get(name, DEFAULT_SIZES)
+
+    def value_domain(self, arg: Arg, dtype: str) -> Domain:
+        """Where `arg`'s values are drawn in `dtype`: its own domain, else the dtype's, else the layer's;
+        kept clear of the kinks and ties its conventions declare."""
+        base = arg.domain or self.dtype_domains.get(dtype, self.domain)
+        convs = [c for c in self.conventions if c.input == arg.name]
+        points = tuple(p for c in convs if not c.grid for p in c.points)
+        if not convs:
+            return base
+        return replace(base, kinks=tuple(dict.fromkeys(base.kinks + points)),
+                       margin=max([base.margin] + [c.margin for c in convs if not c.grid]),
+                       spacing=max([base.spacing] + [c.spacing for c in convs if c.grid]))
+
+    @property
+    def kinks(self) -> str:
+        """The layer's conventions at its non-differentiable points, in words (derived, for reports)."""
+        return "; ".join(f"{c.describe()}; {c.draws()}" for c in self.conventions) or "none declared"

@@ -18,8 +18,6 @@ from hypothesis.extra import numpy as hnp
 
 from .spec import Arg, Convention, Domain, LayerSpec, resolve
 
-from .names import DTYPES  # re-exported: oracles.DTYPES
-
 
 @dataclass
 class Case:
@@ -164,7 +162,7 @@ def layout_for(draw, spec: LayerSpec) -> tuple[dict[str, int], dict[str, int], i
 def _arg_values(draw, arg: Arg, spec: LayerSpec, dtype: str, sizes: dict[str, int], choice: int = 0) -> np.ndarray:
     shape = resolve(arg.shapes()[choice], sizes)
     if arg.kind == "float":
-        return draw(float_arrays(dtype, shape, arg.domain or spec.dtype_domains.get(dtype, spec.domain)))
+        return draw(float_arrays(dtype, shape, spec.value_domain(arg, dtype)))
     classes = sizes[arg.classes] if isinstance(arg.classes, str) else arg.classes
     if arg.kind == "index":
         return draw(hnp.arrays(np.int64, shape, elements=st.integers(0, classes - 1)))

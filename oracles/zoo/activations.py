@@ -22,7 +22,6 @@ from .seeds import SIGMOID, SOFTMAX_WITH_LOSS
 
 # 3-d inputs: small pools (JAX compiles per shape; the numerical oracle costs 2 forwards per element).
 _SIZES_3D = {"n": (1, 2, 3), "t": (1, 2, 3), "c": (1, 2, 3, 5)}
-_KINK_AT_0 = Domain(-4.0, 4.0, kinks=(0.0,), margin=1e-3)
 # Two shape layouts per entry (strategies.layouts: distinct sizes > 1, then every size at its smallest)
 # instead of the default 4: the math here is elementwise or one reduction along a named axis, which the
 # distinct-sizes layout already tells apart from every other axis, and each extra layout is one more JAX
@@ -60,12 +59,8 @@ register(LayerSpec(
     config={"slope": 0.1},
     torch_fn=lambda x, slope: F.leaky_relu(x, negative_slope=slope),
     jax_fn=lambda x, slope: jax.nn.leaky_relu(x, negative_slope=slope),
-    domain=_KINK_AT_0,
-    kinks=(
-        "x = 0: reference slope (the x <= 0 side, as relu'(0) = 0 takes it), PyTorch slope, JAX 1; "
-        "random draws keep |x| >= 1e-3"
-    ),
-    conventions=(Convention("x = 0", reference="slope", torch="slope", jax="1", agree=("torch",)),),
+    conventions=(Convention("x = 0", reference="slope (the x <= 0 side, as relu'(0) = 0 takes it)", torch="slope",
+                            jax="1", agree=("torch",)),),
     doc="x if x > 0 else 0.1 * x",
 ))
 
@@ -77,8 +72,8 @@ register(LayerSpec(
     config={"alpha": 1.0},
     torch_fn=lambda x, alpha: F.elu(x, alpha=alpha),
     jax_fn=lambda x, alpha: jax.nn.elu(x, alpha=alpha),
-    # no margin: with alpha = 1 both sides have slope 1 at 0 (PyTorch and JAX give 1), so 0 is drawn freely
-    kinks="none in the first derivative for alpha = 1 (slope 1 on both sides of 0)",
+    # no convention, no margin: with alpha = 1 both sides have slope 1 at 0 (PyTorch and JAX give 1), so
+    # the first derivative has no kink and 0 is drawn freely
     doc="x if x > 0 else exp(x) - 1",
 ))
 
@@ -90,9 +85,7 @@ register(LayerSpec(
     config={"alpha": 0.5},
     torch_fn=lambda x, alpha: F.elu(x, alpha=alpha),
     jax_fn=lambda x, alpha: jax.nn.elu(x, alpha=alpha),
-    domain=_KINK_AT_0,
-    kinks="x = 0: alpha (the x <= 0 side) in the reference, PyTorch and JAX; random draws keep |x| >= 1e-3",
-    conventions=(Convention("x = 0", reference="alpha", torch="alpha", jax="alpha"),),
+    conventions=(Convention("x = 0", reference="alpha (the x <= 0 side)", torch="alpha", jax="alpha"),),
     doc="x if x > 0 else 0.5 * (exp(x) - 1): slope 1 on the right of 0, 0.5 on the left",
 ))
 

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 import reference as R
 
 from ..registry import register
-from ..spec import Convention, Domain, Float, LayerSpec
+from ..spec import Convention, Float, LayerSpec
 
 # --- Conv2d ---------------------------------------------------------------------------------------------
 
@@ -119,10 +119,6 @@ def _jax_avgpool(x, *, kernel, stride, pad):
     return s / (kernel * kernel)  # zero padding counts in the window (count_include_pad=True)
 
 
-#: Tie-free draws: distinct multiples of 1/64 (exact in float32), so no window holds two equal maxima and
-#: no two entries are within a finite-difference step (<= 4e-6) of each other. Ties are tested on purpose.
-_POOL_DOMAIN = Domain(-4.0, 4.0, spacing=1 / 64)
-
 _MAX_TIE = Convention(
     "tie in a pooling window",
     reference="the window's whole gradient to its first maximum in row-major order (np.argmax)",
@@ -131,6 +127,9 @@ _MAX_TIE = Convention(
     agree=("torch", "jax"),
     input="x",
     grid=(-1.0, 0.0, 1.0),  # three values: ties in most windows, and all-negative border windows next to -inf padding
+    # tie-free random draws: distinct multiples of 1/64 (exact in float32), so no window holds two equal
+    # maxima and no two entries are within a finite-difference step (<= 4e-6) of each other
+    spacing=1 / 64,
 )
 
 # w = 3 lets the all-minimal layout (1, 1, 3, 3) pool to one single window: an odd number of windows
@@ -147,8 +146,6 @@ def _pool(name, cls, torch_fn, jax_fn, *, kernel, stride, pad, doc, tie=False, l
         jax_fn=jax_fn,
         config=dict(kernel=kernel, stride=stride, pad=pad),
         sizes=_POOL_SIZES,
-        domain=_POOL_DOMAIN if tie else Domain(),
-        kinks=_MAX_TIE.describe() + "; random draws are tie-free (distinct multiples of 1/64)" if tie else "none (linear)",
         conventions=(_MAX_TIE,) if tie else (),
         layouts=layouts,
         doc=doc,

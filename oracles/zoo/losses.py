@@ -66,7 +66,7 @@ register(LayerSpec(
     jax_fn=lambda y, t, delta: jnp.mean(
         0.5 * jnp.minimum(jnp.abs(y - t), delta) ** 2 + delta * (jnp.abs(y - t) - jnp.minimum(jnp.abs(y - t), delta))
     ),
-    kinks="C1 at |y - t| = delta (same slope on both sides; reference, PyTorch and JAX agree); no kink",
+    # no convention: C1 at |y - t| = delta (same slope on both sides; reference, PyTorch and JAX agree); no kink
     doc="Huber loss of y - t with delta = 1.5, mean over every element; y and t both differentiable",
 ))
 
@@ -79,6 +79,6 @@ register(LayerSpec(
     jax_fn=lambda y, t, beta: jnp.mean(
         0.5 * jnp.minimum(jnp.abs(y - t), beta) ** 2 / beta + (jnp.abs(y - t) - jnp.minimum(jnp.abs(y - t), beta))
     ),
-    kinks="C1 at |y - t| = beta (same slope on both sides; reference, PyTorch and JAX agree); no kink",
+    # no convention: C1 at |y - t| = beta (same slope on both sides; reference, PyTorch and JAX agree); no kink
     doc="smooth L1 loss of y - t with beta = 2, mean over every element; y and t both differentiable",
 ))
