@@ -94,9 +94,10 @@ def float_arrays(dtype: str, shape: tuple[int, ...], domain: Domain) -> st.Searc
     )
 
 
-#: Seeds the layout set. The gate uses 0 (the same shapes every run); soak runs vary it
-#: (ORACLE_LAYOUT_SEED) so that different seeds also see different shapes.
-LAYOUT_SEED = int(os.environ.get("ORACLE_LAYOUT_SEED", "0"))
+def layout_seed() -> int:
+    """Seeds the layout set, read when layouts are made (not at import). The gate uses 0 (the same shapes
+    every run); soak runs vary it (ORACLE_LAYOUT_SEED) so that different seeds also see different shapes."""
+    return int(os.environ.get("ORACLE_LAYOUT_SEED", "0"))
 
 
 @dataclass(frozen=True)
@@ -113,9 +114,9 @@ def layouts(spec: LayerSpec, seed: int | None = None) -> list[Layout]:
     Layout 0 (where Hypothesis shrinks to) gives the size names distinct values > 1 where the pools allow,
     so a missing transpose or a wrong reduction axis changes a shape; layout 1 takes every pool's smallest
     value (batch of one, single feature: where broadcasting bugs hide); the rest are random, seeded by
-    the layer's name and LAYOUT_SEED so every run of the gate sees the same ones.
+    the layer's name and layout_seed() so every run of the gate sees the same ones.
     """
-    rng = random.Random(f"{spec.name}:{LAYOUT_SEED if seed is None else seed}")
+    rng = random.Random(f"{spec.name}:{layout_seed() if seed is None else seed}")
     names = spec.size_names()
     pools = {n: tuple(spec.size_pool(n)) for n in names}
     multi = [a for a in spec.inputs if len(a.shapes()) > 1]

@@ -1,5 +1,6 @@
-"""Global test configuration (equinox habit): Hypothesis profiles, x64 and matmul precision, here and
-nowhere else. Warnings are errors (pyproject's filterwarnings)."""
+"""Global test configuration of this repository's suite (equinox habit): which Hypothesis profile loads,
+x64 and matmul precision. The profiles themselves are defined once, in oracles/profiles.py (the pytest
+plugin registers them too, for other repositories). Warnings are errors (pyproject's filterwarnings)."""
 import os
 
 from hypothesis import settings
