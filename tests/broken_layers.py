@@ -1,15 +1,19 @@
 """Deliberately broken layers: each is a correct reference layer with one classic gradient bug.
 
-`BROKEN` maps a name to (spec, dtype, the (oracle, stage) pairs that must fail); an entry that is a
-tuple of pairs means "at least one of these". Every spec reuses the
-correct layer's oracle math, so only the reference side is wrong.
+`BROKEN` maps a name to Broken(spec, dtype, by), made by `broken(...)`, one entry a case: `by` says which
+oracles must catch it at which stages, as tests/catching.py reads it (a list of stages: every oracle, at
+each; a dict: per oracle; any_of: at least one of those stages), and tests/test_checker_catches_bugs.py
+runs `assert_caught(*BROKEN[name])` on each. Every spec reuses the correct layer's oracle math, so only
+the reference side is wrong.
 """
 from dataclasses import replace
 
 import numpy as np
 
 import reference as R
+from catching import Broken, any_of
 from oracles import REGISTRY
+from oracles.names import FRAMEWORKS
 
 
 class AffineNoTransposeDW(R.Affine):
@@ -73,57 +77,35 @@ class TanhGradInFloat32(R.Tanh):
         return (dout.astype(np.float32) * (1 - y * y)).astype(dout.dtype)
 
 
-def broken_spec(base: str, name: str, make):
-    return replace(REGISTRY[base], name=name, make=make)
+def broken_spec(base: str, name: str, make, **spec_changes):
+    """The correct `base` layer's spec with the broken `make` (and any other field changed)."""
+    return replace(REGISTRY[base], name=name, make=make, **spec_changes)
 
 
-ALL = ("torch", "jax", "numerical")
+def broken(base: str, name: str, make, by, dtype: str = "float64", **spec_changes) -> Broken:
+    """A corpus entry: broken_spec(...) checked in `dtype`, caught where `by` says (tests/catching.py)."""
+    return Broken(broken_spec(base, name, make, **spec_changes), dtype, by)
+
 
 BROKEN = {
-    "affine_dW_missing_transpose": (
-        broken_spec("affine", "affine_dW_missing_transpose", lambda p: AffineNoTransposeDW(p["W"], p["b"])),
-        "float64", [(o, "grad_W") for o in ALL],
-    ),
-    "affine_db_wrong_axis": (
-        broken_spec("affine", "affine_db_wrong_axis", lambda p: AffineBiasWrongAxis(p["W"], p["b"])),
-        "float64", [(o, "grad_b") for o in ALL],
-    ),
-    "affine_dx_off_by_1.001": (
-        broken_spec("affine", "affine_dx_off_by_1.001", lambda p: AffineOffByTiny(p["W"], p["b"])),
-        "float64", [(o, "grad_x") for o in ALL],
-    ),
-    "sigmoid_deriv_from_input": (
-        broken_spec("sigmoid", "sigmoid_deriv_from_input", lambda p: SigmoidDerivFromInput()),
-        "float64", [(o, "grad_x") for o in ALL],
-    ),
-    "softmax_with_loss_no_batch_divide": (
-        broken_spec("softmax_with_loss", "softmax_with_loss_no_batch_divide", lambda p: SoftmaxWithLossNoBatchDivide()),
-        "float64", [(o, "grad_x") for o in ALL],
-    ),
-    "mul_gradients_swapped": (
-        broken_spec("mul", "mul_gradients_swapped", lambda p: MulLayerSwapped()),
-        "float64", [(o, s) for o in ALL for s in ("grad_x", "grad_y")],
-    ),
-    "add_no_unbroadcast": (
-        broken_spec("add", "add_no_unbroadcast", lambda p: AddLayerNoUnbroadcast()),
-        # which of x and y is broadcast in the first failing example is Hypothesis's choice: either stage
-        "float64", [((o, "grad_x"), (o, "grad_y")) for o in ALL],
-    ),
+    "affine_dW_missing_transpose": broken("affine", "affine_dW_missing_transpose", lambda p: AffineNoTransposeDW(p["W"], p["b"]), by=["grad_W"]),
+    "affine_db_wrong_axis": broken("affine", "affine_db_wrong_axis", lambda p: AffineBiasWrongAxis(p["W"], p["b"]), by=["grad_b"]),
+    "affine_dx_off_by_1.001": broken("affine", "affine_dx_off_by_1.001", lambda p: AffineOffByTiny(p["W"], p["b"]), by=["grad_x"]),
+    "sigmoid_deriv_from_input": broken("sigmoid", "sigmoid_deriv_from_input", lambda p: SigmoidDerivFromInput(), by=["grad_x"]),
+    "softmax_with_loss_no_batch_divide": broken("softmax_with_loss", "softmax_with_loss_no_batch_divide",
+                                                lambda p: SoftmaxWithLossNoBatchDivide(), by=["grad_x"]),
+    "mul_gradients_swapped": broken("mul", "mul_gradients_swapped", lambda p: MulLayerSwapped(), by=["grad_x", "grad_y"]),
+    # which of x and y is broadcast in the first failing example is Hypothesis's choice: either stage
+    "add_no_unbroadcast": broken("add", "add_no_unbroadcast", lambda p: AddLayerNoUnbroadcast(), by=[any_of("grad_x", "grad_y")]),
     # gradients correct for 2-d input only: the (n, t, d) layouts of layernorm give dgamma of the wrong shape
-    "layernorm_dgamma_only_right_for_2d": (
-        broken_spec("layernorm", "layernorm_dgamma_only_right_for_2d", lambda p, eps: LayerNormGammaFor2dOnly(p["gamma"], p["beta"], eps=eps)),
-        "float64", [(o, s) for o in ALL for s in ("grad_gamma", "grad_beta")],
-    ),
+    "layernorm_dgamma_only_right_for_2d": broken("layernorm", "layernorm_dgamma_only_right_for_2d",
+                                                 lambda p, eps: LayerNormGammaFor2dOnly(p["gamma"], p["beta"], eps=eps),
+                                                 by=["grad_gamma", "grad_beta"]),
     # float32 arithmetic inside a float64 layer: relative error ~6e-8, far above the exact oracles'
     # rtol 1e-9 but below the numerical oracle's resolution (rtol 1e-6: a central difference cannot see
     # float32 rounding), so only PyTorch and JAX are required to catch it
-    "tanh_grad_in_float32": (
-        broken_spec("tanh", "tanh_grad_in_float32", lambda p: TanhGradInFloat32()),
-        "float64", [(o, "grad_x") for o in ("torch", "jax")],
-    ),
+    "tanh_grad_in_float32": broken("tanh", "tanh_grad_in_float32", lambda p: TanhGradInFloat32(), by={FRAMEWORKS: ["grad_x"]}),
     # the same 0.1% bug must also be caught in float32 (rtol 1e-5 there)
-    "affine_dx_off_by_1.001_float32": (
-        broken_spec("affine", "affine_dx_off_by_1.001_f32", lambda p: AffineOffByTiny(p["W"], p["b"])),
-        "float32", [(o, "grad_x") for o in ALL],
-    ),
+    "affine_dx_off_by_1.001_float32": broken("affine", "affine_dx_off_by_1.001_f32", lambda p: AffineOffByTiny(p["W"], p["b"]),
+                                             by=["grad_x"], dtype="float32"),
 }

@@ -1,14 +1,14 @@
 """The float32 error budget widens a tolerance only where the frameworks themselves lose accuracy, and
 never enough to let a 0.1% gradient bug through on a well-conditioned example."""
-from dataclasses import replace
-
 import numpy as np
 from broken_layers import AffineOffByTiny
+from catching import assert_caught
 from test_oracle_float32_scale import WIDE
 
 import reference as R
-from oracles import REGISTRY, evaluate_case, run_check
+from oracles import REGISTRY, evaluate_case
 from oracles.budget import FACTOR, widen
+from oracles.names import FRAMEWORKS
 from oracles.strategies import Case
 from oracles.tolerances import Tol
 
@@ -66,7 +66,5 @@ def test_a_long_float32_reduction_does_not_hide_a_0_1_percent_bug():
             return dx
 
     for stage, cls in [("grad_x", AffineOffByTiny), ("grad_W", OffDW)]:
-        broken = replace(WIDE[4096], name=f"affine_inner4096_{stage}_off", make=lambda p, cls=cls: cls(p["W"], p["b"]))
-        r = run_check(broken, "float32", ("torch", "jax"), max_examples=3, record=False)
-        assert not r.passed
-        assert {("torch", stage), ("jax", stage)} <= set(r.failing()), r.failing()
+        assert_caught(WIDE[4096], "float32", by=[stage], oracles=FRAMEWORKS, max_examples=3,
+                      name=f"affine_inner4096_{stage}_off", make=lambda p, cls=cls: cls(p["W"], p["b"]))

@@ -1,18 +1,16 @@
 """Activations family: extreme inputs stay finite and correct, and the error metric stays meaningful where
 true gradients are tiny or exactly zero (saturated sigmoid/tanh, dead ReLU): no false alarms, no false
 passes."""
-from dataclasses import replace
-
 import numpy as np
 import pytest
 
 import reference as R
 from broken_layers import SigmoidDerivFromInput
 from broken_zoo.activations import NaiveSoftmaxWithLoss, TanhDerivFromInput
-from oracles import REGISTRY, Case, run_check
+from catching import assert_caught
+from oracles import REGISTRY, Case
 from oracles.check import evaluate_case
-
-ALL = ("torch", "jax", "numerical")
+from oracles.names import FRAMEWORKS, ORACLES
 
 
 class SigmoidOffByTiny(R.Sigmoid):
@@ -28,14 +26,6 @@ class TanhOffByTiny(R.Tanh):
 class ReluLeaky(R.Relu):
     def backward(self, dout):
         return np.where(self.mask, 1e-3 * dout, dout)  # dead units let 0.1% of dout through
-
-
-def _caught_at_grad_x(base, make, dtype):
-    result = run_check(replace(REGISTRY[base], name=f"{base}_broken", make=make), dtype, max_examples=25, record=False)
-    failing = set(result.failing())
-    assert {(o, "grad_x") for o in ALL} <= failing, f"{base} [{dtype}]: caught only by {sorted(failing)}"
-    for o in ("torch", "jax"):  # the forward is right: the verdict points at the gradient
-        assert not result.stage_failed(o, "forward"), result.message(o, "forward")
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
@@ -54,14 +44,14 @@ def test_extreme_range_still_catches_gradient_bugs(base, make, dtype):
     allclose bound is just atol and a 0.1% error is invisible. The entries that are not saturated (about
     half of Hypothesis's draws: it favours 0, +-1 and small values) are held to rtol, so the bug is still
     caught, by every oracle, in both dtypes."""
-    _caught_at_grad_x(base, make, dtype)
+    assert_caught(REGISTRY[base], dtype, by=["grad_x"], name=f"{base}_broken", make=make)
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_dead_relu_leak_is_caught(dtype):
     """Where the true gradient is exactly 0 (dead ReLU units) the bound is atol alone (1e-7..1e-5), so any
     gradient leaking through a dead unit (here 0.1% of a cotangent of size >= 0.5) fails."""
-    _caught_at_grad_x("relu", lambda p: ReluLeaky(), dtype)
+    assert_caught(REGISTRY["relu"], dtype, by=["grad_x"], name="relu_broken", make=lambda p: ReluLeaky())
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
@@ -77,7 +67,7 @@ def test_saturated_and_dominant_inputs_pass_exactly_where_it_matters(dtype):
         comps = evaluate_case(REGISTRY[name], case)
         bad = [c.message() for c in comps if not c.passed]
         assert not bad, "\n".join(bad)
-        assert {c.oracle for c in comps} == set(ALL)
+        assert {c.oracle for c in comps} == set(ORACLES)
     out = R.LogSoftmax(-1).forward(rows)
     assert np.isfinite(out).all() and out.dtype == rows.dtype
 
@@ -88,10 +78,8 @@ def test_naive_softmax_with_loss_float32_is_caught_at_forward_only_by_the_framew
     (y - onehot) / N is still right to atol, and the numerical oracle differentiates the reference's
     forward in float64, where nothing underflows: it cannot see this bug. (Hence no float32 entry in
     tests/broken_zoo/activations.py, whose variants must be caught by all three oracles.)"""
-    spec = replace(REGISTRY["softmax_with_loss_extreme"], name="softmax_with_loss_naive_exp_f32", make=lambda p: NaiveSoftmaxWithLoss())
-    result = run_check(spec, "float32", max_examples=25, record=False)
-    failing = set(result.failing())
-    assert {("torch", "forward"), ("jax", "forward")} <= failing, sorted(failing)
+    assert_caught(REGISTRY["softmax_with_loss_extreme"], "float32", by={FRAMEWORKS: ["forward"]},
+                  name="softmax_with_loss_naive_exp_f32", make=lambda p: NaiveSoftmaxWithLoss())
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])

@@ -2,7 +2,9 @@
 import numpy as np
 
 import reference as R
-from broken_layers import broken_spec
+from broken_layers import broken
+from catching import any_of
+from oracles.names import FRAMEWORKS
 
 
 class NaiveSoftmaxWithLoss(R.SoftmaxWithLoss):
@@ -55,35 +57,19 @@ class LeakyReluBackwardAsRelu(R.LeakyRelu):
         return np.where(self.mask, dout, np.zeros_like(dout))  # slope 0: plain relu's backward
 
 
-ALL = ("torch", "jax", "numerical")
-
 BROKEN = {
     # The forward itself is wrong (NaN or -inf on large logits), so the frameworks may catch it at the
     # forward or at grad_x (the reference's y is NaN too); the numerical oracle has no forward stage and
     # differentiates the NaN forward: it fails at grad_x. Float64 only: in float32 (logits +-80) the
     # gradient stays right and only torch and JAX see the bad forward (tests/test_zoo_activations.py).
-    "softmax_with_loss_naive_exp": (
-        broken_spec("softmax_with_loss_extreme", "softmax_with_loss_naive_exp", lambda p: NaiveSoftmaxWithLoss()),
-        "float64", [((o, "forward"), (o, "grad_x")) for o in ("torch", "jax")] + [("numerical", "grad_x")],
-    ),
-    "tanh_deriv_from_input": (
-        broken_spec("tanh", "tanh_deriv_from_input", lambda p: TanhDerivFromInput()),
-        "float64", [(o, "grad_x") for o in ALL],
-    ),
-    "gelu_tanh_no_inner_derivative": (
-        broken_spec("gelu_tanh", "gelu_tanh_no_inner_derivative", lambda p, approximate: GeluTanhNoInnerDerivative(approximate)),
-        "float64", [(o, "grad_x") for o in ALL],
-    ),
-    "softmax_backward_diagonal_only": (
-        broken_spec("softmax", "softmax_backward_diagonal_only", lambda p, axis: SoftmaxDiagonalOnly(axis)),
-        "float64", [(o, "grad_x") for o in ALL],
-    ),
-    "log_softmax_backward_no_sum_term": (
-        broken_spec("log_softmax_axis1", "log_softmax_backward_no_sum_term", lambda p, axis: LogSoftmaxNoSumTerm(axis)),
-        "float64", [(o, "grad_x") for o in ALL],
-    ),
-    "leaky_relu_backward_slope_0": (
-        broken_spec("leaky_relu", "leaky_relu_backward_slope_0", lambda p, slope: LeakyReluBackwardAsRelu(slope)),
-        "float64", [(o, "grad_x") for o in ALL],
-    ),
+    "softmax_with_loss_naive_exp": broken("softmax_with_loss_extreme", "softmax_with_loss_naive_exp", lambda p: NaiveSoftmaxWithLoss(),
+                                          by={FRAMEWORKS: [any_of("forward", "grad_x")], "numerical": ["grad_x"]}),
+    "tanh_deriv_from_input": broken("tanh", "tanh_deriv_from_input", lambda p: TanhDerivFromInput(), by=["grad_x"]),
+    "gelu_tanh_no_inner_derivative": broken("gelu_tanh", "gelu_tanh_no_inner_derivative",
+                                            lambda p, approximate: GeluTanhNoInnerDerivative(approximate), by=["grad_x"]),
+    "softmax_backward_diagonal_only": broken("softmax", "softmax_backward_diagonal_only", lambda p, axis: SoftmaxDiagonalOnly(axis), by=["grad_x"]),
+    "log_softmax_backward_no_sum_term": broken("log_softmax_axis1", "log_softmax_backward_no_sum_term",
+                                               lambda p, axis: LogSoftmaxNoSumTerm(axis), by=["grad_x"]),
+    "leaky_relu_backward_slope_0": broken("leaky_relu", "leaky_relu_backward_slope_0",
+                                          lambda p, slope: LeakyReluBackwardAsRelu(slope), by=["grad_x"]),
 }

@@ -1,12 +1,11 @@
 """Deliberately broken attention layers (format: see tests/broken_layers.py)."""
-from dataclasses import replace
-
 import numpy as np
 
 import reference as R
 from oracles import REGISTRY
 
-from broken_layers import broken_spec
+from broken_layers import broken
+from catching import any_of
 
 
 class SdpaBackwardMissingScale(R.ScaledDotProductAttention):
@@ -55,31 +54,16 @@ def _mha(cls):
                                         heads=heads, causal=causal)
 
 
-ALL = ("torch", "jax", "numerical")
-
 BROKEN = {
-    "sdpa_backward_missing_scale": (
-        # 1/sqrt(d) is 1 for d = 1: the bug needs d > 1, so this variant draws d from (2, 4) only (with
-        # the gate's pool (1, 2, 4) a CI run once drew no d > 1 example that exposed it)
-        replace(broken_spec("sdpa", "sdpa_backward_missing_scale",
-                            lambda p, causal: SdpaBackwardMissingScale(causal=causal)),
-                sizes={**REGISTRY["sdpa"].sizes, "d": (2, 4)}),
-        # q or k may be all zeros in the first failing example (then dk or dq is 0 either way): either stage
-        "float64", [((o, "grad_q"), (o, "grad_k")) for o in ALL],
-    ),
-    "sdpa_softmax_diagonal_jacobian": (
-        broken_spec("sdpa", "sdpa_softmax_diagonal_jacobian",
-                    lambda p, causal: SdpaSoftmaxDiagonalJacobian(causal=causal)),
-        "float64", [((o, "grad_q"), (o, "grad_k")) for o in ALL],
-    ),
-    "sdpa_causal_mask_leaks_in_backward": (
-        broken_spec("sdpa_causal", "sdpa_causal_mask_leaks_in_backward",
-                    lambda p, causal: SdpaCausalMaskForgottenInBackward(causal=causal)),
-        # dv = p^T dout sees the leaked probabilities whatever q and k are (dq, dk usually fail too)
-        "float64", [(o, "grad_v") for o in ALL],
-    ),
-    "mha_dWo_missing_transpose": (
-        broken_spec("mha", "mha_dWo_missing_transpose", _mha(MhaDWoMissingTranspose)),
-        "float64", [(o, "grad_Wo") for o in ALL],
-    ),
+    # 1/sqrt(d) is 1 for d = 1: the bug needs d > 1, so this variant draws d from (2, 4) only (with the
+    # gate's pool (1, 2, 4) a CI run once drew no d > 1 example that exposed it). q or k may be all zeros
+    # in the first failing example (then dk or dq is 0 either way): either stage
+    "sdpa_backward_missing_scale": broken("sdpa", "sdpa_backward_missing_scale", lambda p, causal: SdpaBackwardMissingScale(causal=causal),
+                                          by=[any_of("grad_q", "grad_k")], sizes={**REGISTRY["sdpa"].sizes, "d": (2, 4)}),
+    "sdpa_softmax_diagonal_jacobian": broken("sdpa", "sdpa_softmax_diagonal_jacobian",
+                                             lambda p, causal: SdpaSoftmaxDiagonalJacobian(causal=causal), by=[any_of("grad_q", "grad_k")]),
+    # dv = p^T dout sees the leaked probabilities whatever q and k are (dq, dk usually fail too)
+    "sdpa_causal_mask_leaks_in_backward": broken("sdpa_causal", "sdpa_causal_mask_leaks_in_backward",
+                                                 lambda p, causal: SdpaCausalMaskForgottenInBackward(causal=causal), by=["grad_v"]),
+    "mha_dWo_missing_transpose": broken("mha", "mha_dWo_missing_transpose", _mha(MhaDWoMissingTranspose), by=["grad_Wo"]),
 }

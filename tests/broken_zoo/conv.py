@@ -4,25 +4,23 @@ Each is the correct reference with one classic convolution / pooling gradient bu
 random tie-free draw can see it: max-pool backward sending the gradient to the *last* maximum of a window
 instead of the first (`MaxPoolLastMax`); tests/test_zoo_conv.py catches it at ties, on purpose.
 """
-from dataclasses import replace
-
 import numpy as np
 
 import reference as R
 from oracles.spec import Domain
-from broken_layers import ALL, broken_spec
+from broken_layers import broken, broken_spec
+
 
 #: Each broken variant is checked on one small layout. A failing example is shrunk by Hypothesis
 #: (hundreds of examples); on the gate's layouts that took 10-50 s per variant on this machine, on these
 #: a few seconds. The bugs do not depend on the shape: any layout with in_c != out_c, H != W and more
 #: than one window shows them.
-def _one_layout(spec, domain=None, **sizes):
-    spec = replace(spec, sizes={k: (v,) for k, v in sizes.items()}, layouts=1)
-    return spec if domain is None else replace(spec, domain=domain)
+def _one_layout(**sizes):
+    return dict(sizes={k: (v,) for k, v in sizes.items()}, layouts=1)
 
 
-_CONV = dict(n=2, c=2, o=3, h=5, w=4)
-_POOL = dict(n=1, c=2, h=4, w=5)
+_CONV = _one_layout(n=2, c=2, o=3, h=5, w=4)
+_POOL = _one_layout(n=1, c=2, h=4, w=5)
 #: The max-pool variants whose bug shows without ties draw plain floats instead of the gate's unique
 #: multiples of 1/64: shrinking arrays of unique values took 40 s per variant even on this small layout.
 #: Hypothesis may then draw ties; the bugs still differ from every oracle there (each oracle is asked to
@@ -146,49 +144,24 @@ def _pool(cls):
 
 
 BROKEN = {
-    "conv2d_dx_kernel_not_flipped": (
-        _one_layout(broken_spec("conv2d", "conv2d_dx_kernel_not_flipped", _conv(ConvDxKernelNotFlipped)), **_CONV),
-        "float64", [(o, "grad_x") for o in ALL],
-    ),
-    "conv2d_col2im_kernel_axes_swapped": (
-        _one_layout(broken_spec("conv2d", "conv2d_col2im_kernel_axes_swapped", _conv(ConvCol2imTransposed)), **_CONV),
-        "float64", [(o, "grad_x") for o in ALL],
-    ),
-    "conv2d_dW_missing_transpose": (
-        _one_layout(broken_spec("conv2d", "conv2d_dW_missing_transpose", _conv(ConvDWMissingTranspose)), **_CONV),
-        "float64", [(o, "grad_W") for o in ALL],
-    ),
-    "conv2d_dx_padding_wrong": (
-        _one_layout(broken_spec("conv2d_stride2_pad1", "conv2d_dx_padding_wrong", _conv(ConvDxPaddingWrong)), **_CONV),
-        "float64", [(o, "grad_x") for o in ALL],
-    ),
-    "conv2d_db_wrong_axes": (
-        _one_layout(broken_spec("conv2d", "conv2d_db_wrong_axes", _conv(ConvDbWrongAxes)), **_CONV),
-        "float64", [(o, "grad_b") for o in ALL],
-    ),
-    "maxpool2d_grad_to_whole_window": (
-        _one_layout(broken_spec("maxpool2d", "maxpool2d_grad_to_whole_window", _pool(MaxPoolWholeWindow)), _POOL_FLOATS, **_POOL),
-        "float64", [(o, "grad_x") for o in ALL],
-    ),
-    "maxpool2d_overlap_assign": (
-        _one_layout(broken_spec("maxpool2d_k3_stride1_pad1", "maxpool2d_overlap_assign", _pool(MaxPoolOverlapAssign)), _POOL_FLOATS, **_POOL),
-        "float64", [(o, "grad_x") for o in ALL],
-    ),
-    "avgpool2d_not_divided": (
-        _one_layout(broken_spec("avgpool2d", "avgpool2d_not_divided", _pool(AvgPoolNotDivided)), **_POOL),
-        "float64", [(o, "grad_x") for o in ALL],
-    ),
+    "conv2d_dx_kernel_not_flipped": broken("conv2d", "conv2d_dx_kernel_not_flipped", _conv(ConvDxKernelNotFlipped), by=["grad_x"], **_CONV),
+    "conv2d_col2im_kernel_axes_swapped": broken("conv2d", "conv2d_col2im_kernel_axes_swapped", _conv(ConvCol2imTransposed), by=["grad_x"], **_CONV),
+    "conv2d_dW_missing_transpose": broken("conv2d", "conv2d_dW_missing_transpose", _conv(ConvDWMissingTranspose), by=["grad_W"], **_CONV),
+    "conv2d_dx_padding_wrong": broken("conv2d_stride2_pad1", "conv2d_dx_padding_wrong", _conv(ConvDxPaddingWrong), by=["grad_x"], **_CONV),
+    "conv2d_db_wrong_axes": broken("conv2d", "conv2d_db_wrong_axes", _conv(ConvDbWrongAxes), by=["grad_b"], **_CONV),
+    "maxpool2d_grad_to_whole_window": broken("maxpool2d", "maxpool2d_grad_to_whole_window", _pool(MaxPoolWholeWindow), by=["grad_x"],
+                                             domain=_POOL_FLOATS, **_POOL),
+    "maxpool2d_overlap_assign": broken("maxpool2d_k3_stride1_pad1", "maxpool2d_overlap_assign", _pool(MaxPoolOverlapAssign), by=["grad_x"],
+                                       domain=_POOL_FLOATS, **_POOL),
+    "avgpool2d_not_divided": broken("avgpool2d", "avgpool2d_not_divided", _pool(AvgPoolNotDivided), by=["grad_x"], **_POOL),
     # the same conv bug in float32 (rtol 1e-5 there)
-    "conv2d_dW_missing_transpose_float32": (
-        _one_layout(broken_spec("conv2d", "conv2d_dW_missing_transpose_f32", _conv(ConvDWMissingTranspose)), **_CONV),
-        "float32", [(o, "grad_W") for o in ALL],
-    ),
+    "conv2d_dW_missing_transpose_float32": broken("conv2d", "conv2d_dW_missing_transpose_f32", _conv(ConvDWMissingTranspose), by=["grad_W"],
+                                                  dtype="float32", **_CONV),
 }
 
 #: caught only at a tie in a pooling window (see tests/test_zoo_conv.py)
 TIE_ONLY = {
-    "maxpool2d_last_max": _one_layout(broken_spec("maxpool2d", "maxpool2d_last_max", _pool(MaxPoolLastMax)), **_POOL),
-    "maxpool2d_k3_stride1_pad1_last_max": _one_layout(broken_spec(
-        "maxpool2d_k3_stride1_pad1", "maxpool2d_k3_stride1_pad1_last_max", _pool(MaxPoolLastMax)
-    ), **_POOL),
+    "maxpool2d_last_max": broken_spec("maxpool2d", "maxpool2d_last_max", _pool(MaxPoolLastMax), **_POOL),
+    "maxpool2d_k3_stride1_pad1_last_max": broken_spec("maxpool2d_k3_stride1_pad1", "maxpool2d_k3_stride1_pad1_last_max",
+                                                      _pool(MaxPoolLastMax), **_POOL),
 }

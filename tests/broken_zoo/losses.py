@@ -1,6 +1,6 @@
 """Deliberately broken losses layers (format: see tests/broken_layers.py)."""
 import reference as R
-from broken_layers import ALL, broken_spec
+from broken_layers import broken
 
 
 class NLLNoBatchDivide(R.NLLLoss):
@@ -37,29 +37,13 @@ def _mse(make):
 
 
 BROKEN = {
-    "nll_loss_no_batch_divide": (
-        broken_spec("nll_loss", "nll_loss_no_batch_divide", lambda p: NLLNoBatchDivide()),
-        "float64", [(o, "grad_x") for o in ALL],
-    ),
-    "bce_with_logits_no_mean_divide": (
-        broken_spec("bce_with_logits", "bce_with_logits_no_mean_divide", lambda p: BCEWithLogitsNoMeanDivide()),
-        "float64", [(o, "grad_x") for o in ALL],
-    ),
-    "mse_loss_mean_missing_2": (
-        broken_spec("mse_loss_mean", "mse_loss_mean_missing_2", _mse(MSEMeanMissingTwo)),
-        "float64", [(o, s) for o in ALL for s in ("grad_y", "grad_t")],
-    ),
-    "mse_loss_mean_missing_numel": (
-        broken_spec("mse_loss_mean", "mse_loss_mean_missing_numel", _mse(MSEMeanMissingNumel)),
-        "float64", [(o, s) for o in ALL for s in ("grad_y", "grad_t")],
-    ),
-    "huber_loss_wrong_tail": (
-        broken_spec("huber_loss", "huber_loss_wrong_tail", lambda p, delta: HuberWrongTail(delta)),
-        "float64", [(o, s) for o in ALL for s in ("grad_y", "grad_t")],
-    ),
+    "nll_loss_no_batch_divide": broken("nll_loss", "nll_loss_no_batch_divide", lambda p: NLLNoBatchDivide(), by=["grad_x"]),
+    "bce_with_logits_no_mean_divide": broken("bce_with_logits", "bce_with_logits_no_mean_divide",
+                                             lambda p: BCEWithLogitsNoMeanDivide(), by=["grad_x"]),
+    "mse_loss_mean_missing_2": broken("mse_loss_mean", "mse_loss_mean_missing_2", _mse(MSEMeanMissingTwo), by=["grad_y", "grad_t"]),
+    "mse_loss_mean_missing_numel": broken("mse_loss_mean", "mse_loss_mean_missing_numel", _mse(MSEMeanMissingNumel), by=["grad_y", "grad_t"]),
+    "huber_loss_wrong_tail": broken("huber_loss", "huber_loss_wrong_tail", lambda p, delta: HuberWrongTail(delta), by=["grad_y", "grad_t"]),
     # the missing 1/N must also be caught in float32
-    "nll_loss_no_batch_divide_float32": (
-        broken_spec("nll_loss", "nll_loss_no_batch_divide_f32", lambda p: NLLNoBatchDivide()),
-        "float32", [(o, "grad_x") for o in ALL],
-    ),
+    "nll_loss_no_batch_divide_float32": broken("nll_loss", "nll_loss_no_batch_divide_f32",
+                                               lambda p: NLLNoBatchDivide(), by=["grad_x"], dtype="float32"),
 }

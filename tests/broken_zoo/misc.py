@@ -1,8 +1,6 @@
 """Deliberately broken misc layers (format: see tests/broken_layers.py)."""
 import reference as R
-from broken_layers import broken_spec
-
-ALL = ("torch", "jax", "numerical")
+from broken_layers import broken
 
 
 class EmbeddingAssigned(R.Embedding):
@@ -29,20 +27,10 @@ class DropoutBackwardNoScale(R.Dropout):
 
 
 BROKEN = {
-    "embedding_grad_assigned": (
-        broken_spec("embedding", "embedding_grad_assigned", lambda p: EmbeddingAssigned(p["W"])),
-        "float64", [(o, "grad_W") for o in ALL],
-    ),
-    "embedding_2d_grad_assigned": (
-        broken_spec("embedding_2d", "embedding_2d_grad_assigned", lambda p: EmbeddingAssigned(p["W"])),
-        "float32", [(o, "grad_W") for o in ALL],
-    ),
-    "dropout_mask_not_in_backward": (
-        broken_spec("dropout_train", "dropout_mask_not_in_backward", lambda params, p: DropoutMaskNotInBackward(p)),
-        "float64", [(o, "grad_x") for o in ALL],
-    ),
-    "dropout_backward_no_scale": (
-        broken_spec("dropout_train", "dropout_backward_no_scale", lambda params, p: DropoutBackwardNoScale(p)),
-        "float64", [(o, "grad_x") for o in ALL],
-    ),
+    "embedding_grad_assigned": broken("embedding", "embedding_grad_assigned", lambda p: EmbeddingAssigned(p["W"]), by=["grad_W"]),
+    "embedding_2d_grad_assigned": broken("embedding_2d", "embedding_2d_grad_assigned",
+                                         lambda p: EmbeddingAssigned(p["W"]), by=["grad_W"], dtype="float32"),
+    "dropout_mask_not_in_backward": broken("dropout_train", "dropout_mask_not_in_backward",
+                                           lambda params, p: DropoutMaskNotInBackward(p), by=["grad_x"]),
+    "dropout_backward_no_scale": broken("dropout_train", "dropout_backward_no_scale", lambda params, p: DropoutBackwardNoScale(p), by=["grad_x"]),
 }

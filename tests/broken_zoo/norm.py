@@ -2,9 +2,7 @@
 import numpy as np
 
 import reference as R
-from broken_layers import broken_spec
-
-ALL = ("torch", "jax", "numerical")
+from broken_layers import broken
 
 
 class BatchNormStatsConstant(R.BatchNorm):
@@ -48,30 +46,13 @@ def _bn(cls):
 
 
 BROKEN = {
-    "batchnorm_stats_constant": (
-        broken_spec("batchnorm_train", "batchnorm_stats_constant", _bn(BatchNormStatsConstant)),
-        "float64", [(o, "grad_x") for o in ALL],
-    ),
+    "batchnorm_stats_constant": broken("batchnorm_train", "batchnorm_stats_constant", _bn(BatchNormStatsConstant), by=["grad_x"]),
     # the same bug in float32 (spaced draws there) and on NCHW input
-    "batchnorm_stats_constant_float32": (
-        broken_spec("batchnorm_train", "batchnorm_stats_constant_f32", _bn(BatchNormStatsConstant)),
-        "float32", [(o, "grad_x") for o in ALL],
-    ),
-    "batchnorm2d_stats_constant": (
-        broken_spec("batchnorm2d_train", "batchnorm2d_stats_constant", _bn(BatchNormStatsConstant)),
-        "float64", [(o, "grad_x") for o in ALL],
-    ),
-    "batchnorm2d_dgamma_wrong_axes": (
-        broken_spec("batchnorm2d_train", "batchnorm2d_dgamma_wrong_axes", _bn(BatchNorm2dGammaWrongAxes)),
-        "float64", [(o, "grad_gamma") for o in ALL],
-    ),
-    "layernorm_stats_constant": (
-        broken_spec("layernorm", "layernorm_stats_constant",
-                    lambda p, eps: LayerNormStatsConstant(p["gamma"], p["beta"], eps=eps)),
-        "float64", [(o, "grad_x") for o in ALL],
-    ),
-    "rmsnorm_no_norm_term": (
-        broken_spec("rmsnorm", "rmsnorm_no_norm_term", lambda p, eps: RMSNormNoNormTerm(p["gamma"], eps=eps)),
-        "float64", [(o, "grad_x") for o in ALL],
-    ),
+    "batchnorm_stats_constant_float32": broken("batchnorm_train", "batchnorm_stats_constant_f32",
+                                               _bn(BatchNormStatsConstant), by=["grad_x"], dtype="float32"),
+    "batchnorm2d_stats_constant": broken("batchnorm2d_train", "batchnorm2d_stats_constant", _bn(BatchNormStatsConstant), by=["grad_x"]),
+    "batchnorm2d_dgamma_wrong_axes": broken("batchnorm2d_train", "batchnorm2d_dgamma_wrong_axes", _bn(BatchNorm2dGammaWrongAxes), by=["grad_gamma"]),
+    "layernorm_stats_constant": broken("layernorm", "layernorm_stats_constant",
+                                       lambda p, eps: LayerNormStatsConstant(p["gamma"], p["beta"], eps=eps), by=["grad_x"]),
+    "rmsnorm_no_norm_term": broken("rmsnorm", "rmsnorm_no_norm_term", lambda p, eps: RMSNormNoNormTerm(p["gamma"], eps=eps), by=["grad_x"]),
 }

@@ -2,7 +2,8 @@
 import numpy as np
 
 import reference as R
-from broken_layers import broken_spec
+from broken_layers import broken
+from catching import any_of
 
 
 class RnnBpttTruncated(R.RNN):
@@ -30,17 +31,10 @@ class LstmForgetGradFromNewCell(R.LSTM):
         return super().backward(dhs)
 
 
-ALL = ("torch", "jax", "numerical")
-
 BROKEN = {
-    "rnn_bptt_truncated": (
-        broken_spec("rnn", "rnn_bptt_truncated", lambda p: RnnBpttTruncated(p["Wx"], p["Wh"], p["b"])),
-        # db and dh0 show it in every example with T > 1 (dx, dWx, dWh can vanish with x = 0 or h = 0)
-        "float64", [(o, s) for o in ALL for s in ("grad_h0", "grad_b")],
-    ),
-    "lstm_forget_grad_uses_c_t": (
-        broken_spec("lstm", "lstm_forget_grad_uses_c_t", lambda p: LstmForgetGradFromNewCell(p["Wx"], p["Wh"], p["b"])),
-        # db shows it whenever c_t != c_{t-1}; dx, dh0 (and dWx, dWh) too unless x, Wx or Wh are zero
-        "float64", [(o, "grad_b") for o in ALL] + [((o, "grad_x"), (o, "grad_h0")) for o in ALL],
-    ),
+    # db and dh0 show it in every example with T > 1 (dx, dWx, dWh can vanish with x = 0 or h = 0)
+    "rnn_bptt_truncated": broken("rnn", "rnn_bptt_truncated", lambda p: RnnBpttTruncated(p["Wx"], p["Wh"], p["b"]), by=["grad_h0", "grad_b"]),
+    # db shows it whenever c_t != c_{t-1}; dx, dh0 (and dWx, dWh) too unless x, Wx or Wh are zero
+    "lstm_forget_grad_uses_c_t": broken("lstm", "lstm_forget_grad_uses_c_t", lambda p: LstmForgetGradFromNewCell(p["Wx"], p["Wh"], p["b"]),
+                                        by=["grad_b", any_of("grad_x", "grad_h0")]),
 }

@@ -2,7 +2,7 @@
 import numpy as np
 
 import reference as R
-from broken_layers import ALL, broken_spec
+from broken_layers import broken
 
 
 class ConcatSplitAtSizes(R.Concat):
@@ -29,20 +29,9 @@ class AddBiasNotSummed(R.AddLayer):
 
 
 BROKEN = {
-    "concat3_split_at_sizes": (
-        broken_spec("concat3_axis1", "concat3_split_at_sizes", lambda p, axis: ConcatSplitAtSizes(axis)),
-        "float64", [(o, s) for o in ALL for s in ("grad_y", "grad_z")],
-    ),
-    "concat2_axis0_split_wrong_axis": (
-        broken_spec("concat2_axis0", "concat2_axis0_split_wrong_axis", lambda p, axis: ConcatSplitWrongAxis(axis)),
-        "float64", [(o, s) for o in ALL for s in ("grad_x", "grad_y")],
-    ),
-    "flatten_not_reshaped_back": (
-        broken_spec("flatten", "flatten_not_reshaped_back", lambda p: FlattenNotReshapedBack()),
-        "float64", [(o, "grad_x") for o in ALL],
-    ),
-    "add_bias_nchw_not_summed": (
-        broken_spec("add_bias_nchw", "add_bias_nchw_not_summed", lambda p: AddBiasNotSummed()),
-        "float64", [(o, "grad_b") for o in ALL],
-    ),
+    "concat3_split_at_sizes": broken("concat3_axis1", "concat3_split_at_sizes", lambda p, axis: ConcatSplitAtSizes(axis), by=["grad_y", "grad_z"]),
+    "concat2_axis0_split_wrong_axis": broken("concat2_axis0", "concat2_axis0_split_wrong_axis", lambda p, axis: ConcatSplitWrongAxis(axis),
+                                             by=["grad_x", "grad_y"]),
+    "flatten_not_reshaped_back": broken("flatten", "flatten_not_reshaped_back", lambda p: FlattenNotReshapedBack(), by=["grad_x"]),
+    "add_bias_nchw_not_summed": broken("add_bias_nchw", "add_bias_nchw_not_summed", lambda p: AddBiasNotSummed(), by=["grad_b"]),
 }
