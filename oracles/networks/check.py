@@ -1,0 +1,239 @@
+"""Checking a network layer by layer against the oracles, naming where a divergence begins
+(`check_network`), and the randomized check over networks Hypothesis draws (`run_network_check`)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .. import budget
+from ..comparison import Comparison, compare
+from ..tolerances import tolerance_for
+from .building import Network, Node, build
+from .describe import NetDesc, networks
+from .run import NET_RUNNERS, run_reference, run_torch
+
+
+# --- comparing and blaming ---------------------------------------------------------------------------------
+@dataclass
+class NetworkResult:
+    net: Network
+    comparisons: list[Comparison]
+    culprit: dict[str, str] = field(default_factory=dict)  # oracle -> "site stage"
+    reference: dict = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return all(c.passed for c in self.comparisons)
+
+    def summary(self) -> str:
+        d = self.net.desc
+        lines = [f"network {d.family} [{d.dtype}] input {d.input_shape}: "
+                 + " -> ".join(n.name for n in self.net.sites())]
+        if self.net.skipped:
+            lines.append(f"  (blocks that did not fit and were left out: {', '.join(self.net.skipped)})")
+        for oracle in NET_RUNNERS:
+            bad = [c for c in self.comparisons if c.oracle == oracle and not c.passed]
+            if not bad:
+                lines.append(f"  vs {oracle}: every layer agrees ({sum(c.oracle == oracle for c in self.comparisons)} comparisons)")
+                continue
+            lines.append(f"  vs {oracle}: divergence begins at {self.culprit[oracle]}; "
+                         f"{len(bad)} comparison(s) diverge in all (errors propagate from there)")
+        return "\n".join(lines)
+
+    def message(self) -> str:
+        first = {o: next(c for c in self.comparisons if c.oracle == o and not c.passed and _site_stage(c) == self.culprit[o])
+                 for o in self.culprit}
+        return (self.summary() + "\n" + "\n".join(c.message() for c in first.values())
+                + "\n  reproduce with:\n    " + self.net.desc.repro().replace("\n", "\n    "))
+
+    def assert_passed(self) -> None:
+        if not self.passed:
+            raise NetworkMismatch(self.message())
+
+    def grad_norms(self) -> list[dict]:
+        """Per parameterized layer: ||dW|| of every parameter gradient, from the reference."""
+        out = []
+        for node in self.net.sites():
+            g = self.reference.get(node.path, {})
+            norms = {k[5:]: float(np.linalg.norm(np.asarray(v, dtype=np.float64))) for k, v in g.items()
+                     if k.startswith("grad_") and k != "grad_in" and v is not None}
+            if norms:
+                out.append({"site": node.name, "norms": norms})
+        return out
+
+
+class NetworkMismatch(AssertionError):
+    """A generated network's layer disagreed with an oracle."""
+
+
+def _site_stage(c: Comparison) -> str:
+    return f"{c.extra['site']} {c.extra['stage']}"
+
+
+def check_network(net: NetDesc | Network, oracles=("torch", "jax"), registry=None) -> NetworkResult:
+    """Build the network, run it three ways, compare every layer's output, input gradient and parameter
+    gradients, and name where a divergence begins."""
+    if isinstance(net, NetDesc):
+        net = build(net, registry)
+    dtype = net.desc.dtype
+    try:
+        ref = run_reference(net)
+        ref_error = None
+    except Exception as e:  # a layer that raises inside a network is blamed like any other divergence
+        ref, ref_error = {}, e
+    comps: list[Comparison] = []
+    culprit: dict[str, str] = {}
+    sites = net.sites()
+    got = {oracle: NET_RUNNERS[oracle](net) for oracle in oracles}
+    noise = _float32_noise(net, got) if dtype == "float32" else {}
+    for oracle in oracles:
+        mine = []
+        for node in sites:
+            exp = got[oracle][node.path]
+            for stage in ["forward", "grad_in", *[f"grad_{p}" for p in (node.spec.params if node.inner is None else ())]]:
+                tol = budget.widen(tolerance_for(dtype, oracle, stage, node.spec.tolerances), noise.get((node.path, stage)))
+                c = compare(ref.get(node.path, {}).get(stage), exp.get(stage), tol,
+                            layer=f"network_{net.desc.name or net.desc.family}", dtype=dtype, stage=f"{node.name}.{stage}",
+                            oracle=oracle, shapes={"in": list(node.in_shape), "out": list(node.out_shape)})
+                if ref_error is not None:
+                    c.note = f"the reference network raised {type(ref_error).__name__}: {ref_error}"
+                c.extra["site"] = node.name
+                c.extra["stage"] = stage
+                if (node.path, stage) in noise:
+                    c.extra["float32_noise"] = budget.noise_summary(noise[(node.path, stage)])
+                if stage.startswith("grad_") and stage != "grad_in":  # the report's per-layer gradient norms
+                    c.extra["norms"] = {k: _norm(v) for k, v in (("reference", ref.get(node.path, {}).get(stage)), (oracle, exp.get(stage)))}
+                mine.append(c)
+        comps += mine
+        blame = _blame(mine, sites)
+        if blame:
+            culprit[oracle] = blame
+    return NetworkResult(net, comps, culprit, ref)
+
+
+def _float32_noise(net: Network, got: dict) -> dict[tuple[str, str], np.ndarray]:
+    """(site, stage) -> max over PyTorch32, JAX32 of |framework32 - torch64|, element by element, on the same
+    network (see oracles/budget.py); PyTorch runs here in float32 too when it was not asked."""
+    up = lambda a: np.asarray(a).astype(np.float64) if np.asarray(a).dtype.kind == "f" else np.asarray(a)  # noqa: E731
+    nodes64 = [_up_node(n, up) for n in net.nodes]
+    net64 = Network(net.desc, up(net.x), nodes64, _up_node(net.head, up), up(net.ct))
+    try:
+        truth = run_torch(net64)
+        t32 = got["torch"] if "torch" in got else run_torch(net)
+    except Exception:
+        return {}
+    out = {}
+    for path, stages in truth.items():
+        for stage, t in stages.items():
+            found = [g[path][stage] for g in (t32, *got.values()) if stage in g.get(path, {})]
+            found = [f for f in found if np.shape(f) == np.shape(t)]
+            if found:
+                noise = np.max([np.abs(np.asarray(f, dtype=np.float64) - np.asarray(t, dtype=np.float64)) for f in found], axis=0)
+                if np.isfinite(noise).all():
+                    out[(path, stage)] = noise
+    return out
+
+
+def _up_node(n: Node, up) -> Node:
+    return Node(n.path, n.spec, {k: up(v) for k, v in n.params.items()}, {k: up(v) for k, v in n.extras.items()},
+                n.in_shape, n.out_shape, None if n.inner is None else [_up_node(m, up) for m in n.inner])
+
+
+def _norm(v) -> float | None:
+    try:
+        return float(np.linalg.norm(np.asarray(v, dtype=np.float64)))
+    except (TypeError, ValueError):
+        return None
+
+
+def _blame(comps: list[Comparison], sites: list[Node]) -> str | None:
+    """Where divergence begins: the first site (forward order) whose output diverges; else the last
+    site (the first backward) whose input or parameter gradients diverge."""
+    order = {n.name: i for i, n in enumerate(sites)}
+    bad = [c for c in comps if not c.passed]
+    if not bad:
+        return None
+    fwd = [c for c in bad if c.extra["stage"] == "forward"]
+    if fwd:
+        c = min(fwd, key=lambda c: order[c.extra["site"]])
+    else:
+        # a residual block's own gradient is d + (its branch's): harness arithmetic, wrong only when
+        # something inside or above it is; blame a reference layer whenever one diverges
+        layers = [c for c in bad if not c.extra["site"].endswith(":residual")] or bad
+        c = max(layers, key=lambda c: (order[c.extra["site"]], c.extra["stage"] != "grad_in"))
+    return f"{c.extra['site']} {c.extra['stage']}"
+
+
+# --- the randomized check ----------------------------------------------------------------------------------
+@dataclass
+class NetworkCheck:
+    """Every network one Hypothesis run drew, and the smallest failing one (after shrinking) if any."""
+
+    family: str
+    dtype: str
+    examples: int = 0
+    comparisons: dict = field(default_factory=dict)  # oracle -> count
+    failure: NetworkResult | None = None
+    records: list[Comparison] = field(default_factory=list)
+
+    def passed(self, oracle: str) -> bool:
+        return self.comparisons.get(oracle, 0) > 0 and not (self.failure and oracle in self.failure.culprit)
+
+    def assert_passed(self, oracle: str | None = None) -> None:
+        oracles = [oracle] if oracle else list(self.comparisons)
+        bad = [o for o in oracles if not self.passed(o)]
+        if bad:
+            if self.failure is None:
+                raise NetworkMismatch(f"network {self.family} [{self.dtype}] vs {bad}: no network was compared")
+            raise NetworkMismatch(
+                f"network {self.family} [{self.dtype}] vs {', '.join(bad)}: failed after {self.examples} network(s); "
+                f"the smallest failing network found:\n" + self.failure.message())
+
+
+def run_network_check(family: str, dtype: str, *, max_examples: int | None = None, registry=None,
+                      strategy=None, record: bool = True, oracles=("torch", "jax")) -> NetworkCheck:
+    """Draw networks of one family with Hypothesis and check each layer by layer; Hypothesis shrinks a
+    failing network to a minimal one."""
+    from hypothesis import HealthCheck, given, settings
+
+    from .. import records as rec
+
+    result = NetworkCheck(family, dtype)
+    kw = dict(deadline=None, report_multiple_bugs=False, suppress_health_check=list(HealthCheck))
+    # A network holds 5-20 layers, each checked at every stage: 2/5 of the profile's examples per family
+    # and dtype (ci: 10 networks, ~150 layer checks) keeps the network gate within its time budget.
+    kw["max_examples"] = max_examples if max_examples is not None else max(3, settings.default.max_examples * 2 // 5)
+
+    @settings(settings.default, **kw)
+    @given(desc=strategy if strategy is not None else networks(family, dtype))
+    def check(desc: NetDesc) -> None:
+        # once a failure is known Hypothesis is shrinking: ask only the oracle(s) that failed (PyTorch alone
+        # spares JAX a compile per new shape); the minimal network is re-checked by every oracle at the end
+        shrink_with = tuple(o for o in oracles if result.failure is not None and o in result.failure.culprit)
+        r = check_network(desc, shrink_with or oracles, registry)
+        result.examples += 1
+        for c in r.comparisons:
+            c.example = result.examples - 1
+            result.comparisons[c.oracle] = result.comparisons.get(c.oracle, 0) + 1
+        if r.passed:
+            result.records += r.comparisons
+        else:
+            result.failure = r  # the last failure Hypothesis reports is the shrunk one
+            r.assert_passed()
+
+    try:
+        check()
+    except Exception:  # NetworkMismatch, or Hypothesis's own error if a failure did not replay
+        if result.failure is None:
+            raise
+        result.failure = check_network(result.failure.net.desc, oracles, registry)
+    if record:
+        out = list(result.records)
+        if result.failure is not None:
+            for c in result.failure.comparisons:
+                if not c.passed:
+                    c.repro = result.failure.net.desc.repro()
+                out.append(c)
+        rec.emit(out)
+    return result
