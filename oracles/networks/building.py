@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..backends import _torch_fn, configure
+from ..backends import configure, forward_shape
 from ..spec import Arg, LayerSpec, resolve
-from ..strategies import cotangent
-from .describe import VOCABULARY, NetDesc
+from ..strategies import arg_values, cotangent
+from .describe import VOCABULARY, NetDesc, _registry
 
 
 @dataclass
@@ -69,14 +69,11 @@ def _bind(spec: LayerSpec, shape: tuple[int, ...], fixed: dict[str, int]) -> dic
 
 
 def _draw_arg(arg: Arg, spec: LayerSpec, sizes: dict[str, int], dtype: str, rng) -> np.ndarray:
-    shape = resolve(arg.shapes()[0], sizes)
-    if arg.kind == "index":
-        classes = sizes[arg.classes] if isinstance(arg.classes, str) else arg.classes
-        return rng.integers(0, classes, size=shape).astype(np.int64)
-    if arg.kind == "onehot":
-        return np.eye(shape[-1], dtype=dtype)[rng.integers(0, shape[-1], size=shape[:-1])]
-    dom = arg.domain or spec.dtype_domains.get(dtype, spec.domain)
-    return rng.uniform(max(dom.low, -2.0), min(dom.high, 2.0), size=shape).astype(dtype)
+    """A constant input's values from the network's rng: oracles.strategies.arg_values (the one-input logic
+    the Hypothesis cases use too) with NumPy samplers; floats within [-2, 2] of the input's domain."""
+    return arg_values(arg, spec, dtype, sizes,
+                      floats=lambda shape, dom: rng.uniform(max(dom.low, -2.0), min(dom.high, 2.0), size=shape).astype(dtype),
+                      integers=lambda shape, high: rng.integers(0, high, size=shape).astype(np.int64))
 
 
 def _draw_param(name: str, shape: tuple[int, ...], dtype: str, rng) -> np.ndarray:
@@ -88,19 +85,6 @@ def _draw_param(name: str, shape: tuple[int, ...], dtype: str, rng) -> np.ndarra
     elif len(shape) == 4:
         v /= math.sqrt(math.prod(shape[1:]))
     return v.astype(dtype)
-
-
-def _out_shape(spec: LayerSpec, x: np.ndarray, extras: dict, params: dict) -> tuple[int, ...] | None:
-    import torch
-
-    args = {spec.inputs[0].name: x, **extras}
-    try:
-        with torch.no_grad():
-            out = _torch_fn(spec)(*[torch.from_numpy(np.array(args[a.name])) for a in spec.inputs],
-                                  **{k: torch.from_numpy(np.array(v)) for k, v in params.items()}, **spec.config)
-    except Exception:
-        return None
-    return tuple(out.shape) if torch.isfinite(out).all() else None
 
 
 def _make_node(path: str, name: str, free: dict, shape: tuple, x: np.ndarray, dtype: str, rng, registry) -> Node | None:
@@ -129,19 +113,17 @@ def _make_node(path: str, name: str, free: dict, shape: tuple, x: np.ndarray, dt
         params = {k: _draw_param(k, resolve(s, sizes), dtype, rng) for k, s in spec.params.items()}
     except KeyError:
         return None
-    out = _out_shape(spec, x, extras, params)
-    if out is None:
+    out = forward_shape(spec, {spec.inputs[0].name: x, **extras}, params, lenient=True)
+    if out is None:  # the call raised, or its output is not finite: the block does not fit here
         return None
-    return Node(path, spec, params, extras, tuple(shape), out)
+    return Node(path, spec, params, extras, tuple(shape), out[0])
 
 
 def build(desc: NetDesc, registry: dict[str, LayerSpec] | None = None) -> Network:
     """The network a description stands for: blocks that do not fit the running shape are skipped (and
     listed), so every description builds."""
-    from ..registry import REGISTRY
-
     configure()
-    registry = registry or REGISTRY
+    registry = registry or _registry().REGISTRY
     rng = np.random.default_rng(desc.seed)
     x = rng.uniform(-2.0, 2.0, size=desc.input_shape).astype(desc.dtype)
     a = x

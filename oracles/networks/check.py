@@ -113,31 +113,28 @@ def check_network(net: NetDesc | Network, oracles=("torch", "jax"), registry=Non
 
 
 def _float32_noise(net: Network, got: dict) -> dict[tuple[str, str], np.ndarray]:
-    """(site, stage) -> max over PyTorch32, JAX32 of |framework32 - torch64|, element by element, on the same
-    network (see oracles/budget.py); PyTorch runs here in float32 too when it was not asked."""
-    up = lambda a: np.asarray(a).astype(np.float64) if np.asarray(a).dtype.kind == "f" else np.asarray(a)  # noqa: E731
-    nodes64 = [_up_node(n, up) for n in net.nodes]
-    net64 = Network(net.desc, up(net.x), nodes64, _up_node(net.head, up), up(net.ct))
+    """(site path, stage) -> the float32 noise measured on this network, as oracles/budget.py's docstring
+    defines it (budget.measured_noise); PyTorch runs here in float32 too when it was not asked."""
     try:
-        truth = run_torch(net64)
-        t32 = got["torch"] if "torch" in got else run_torch(net)
+        truth = run_torch(_float64(net))
+        answers = {"torch": got["torch"] if "torch" in got else run_torch(net), **got}
     except Exception:
         return {}
-    out = {}
-    for path, stages in truth.items():
-        for stage, t in stages.items():
-            found = [g[path][stage] for g in (t32, *got.values()) if stage in g.get(path, {})]
-            found = [f for f in found if np.shape(f) == np.shape(t)]
-            if found:
-                noise = np.max([np.abs(np.asarray(f, dtype=np.float64) - np.asarray(t, dtype=np.float64)) for f in found], axis=0)
-                if np.isfinite(noise).all():
-                    out[(path, stage)] = noise
-    return out
+    truth = {(path, stage): t for path, stages in truth.items() for stage, t in stages.items()}
+    found = {(path, stage): [a[path][stage] for a in answers.values() if stage in a.get(path, {})]
+             for path, stage in truth}
+    return budget.measured_noise(truth, found)
 
 
-def _up_node(n: Node, up) -> Node:
+def _float64(net: Network) -> Network:
+    """The same network in float64 (float32 values are exact there): the float32 noise's truth."""
+    return Network(net.desc, budget.upcast(net.x), [_up_node(n) for n in net.nodes], _up_node(net.head), budget.upcast(net.ct))
+
+
+def _up_node(n: Node) -> Node:
+    up = budget.upcast
     return Node(n.path, n.spec, {k: up(v) for k, v in n.params.items()}, {k: up(v) for k, v in n.extras.items()},
-                n.in_shape, n.out_shape, None if n.inner is None else [_up_node(m, up) for m in n.inner])
+                n.in_shape, n.out_shape, None if n.inner is None else [_up_node(m) for m in n.inner])
 
 
 def _norm(v) -> float | None:

@@ -56,6 +56,14 @@ HEADS = ("softmax_with_loss", "softmax_with_loss_onehot", "mean_squared_error", 
          "bce_with_logits", "huber_loss", "nll_loss")
 
 
+def _registry():
+    """The populated registry module (REGISTRY, register), imported on first use: it loads torch, JAX and
+    the zoo. The one place the networks package names where the registry lives."""
+    from .. import registry
+
+    return registry
+
+
 def register_block(name: str, block: Block, families: tuple[str, ...] = ("mlp",)) -> None:
     """Let generated networks use a registry entry (a researcher's own layer included, once it is in
     the registry with `oracles.register`). `families`: which network families may draw it."""
@@ -82,18 +90,15 @@ def register_network_layer(spec: LayerSpec, *, rank: int = 0, free: dict[str, tu
     True
     >>> unregister_network_layer("scale2")
     """
-    from ..registry import REGISTRY, register
-
-    if REGISTRY.get(spec.name) is not spec:
-        register(spec)
+    registry = _registry()
+    if registry.REGISTRY.get(spec.name) is not spec:
+        registry.register(spec)
     register_block(spec.name, Block(spec.name, rank, free=dict(free or {})), families)
 
 
 def unregister_network_layer(name: str) -> None:
     """Undo register_network_layer (the registry entry and the vocabulary block)."""
-    from ..registry import REGISTRY
-
-    REGISTRY.pop(name, None)
+    _registry().REGISTRY.pop(name, None)
     VOCABULARY.pop(name, None)
     for f in FAMILIES.values():
         f.blocks = tuple(b for b in f.blocks if b != name)
