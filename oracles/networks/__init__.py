@@ -26,14 +26,14 @@ from .building import Network, Node, build
 from .check import NetworkCheck, NetworkMismatch, NetworkResult, check_network, run_network_check
 from .describe import (ACTS, FAMILIES, HEADS, VOCABULARY, Block, Family, NetDesc, networks, register_block,
                        register_network_layer, unregister_network_layer)
-from .run import NET_RUNNERS, run_jax, run_reference, run_torch
+from .run import NET_RUNNERS, net_jax, net_reference, net_torch
 from .train import train_network
 
 __all__ = [
     "ACTS", "FAMILIES", "HEADS", "VOCABULARY", "Block", "Family", "NetDesc", "networks", "register_block",
     "register_network_layer", "unregister_network_layer",
     "Network", "Node", "build",
-    "NET_RUNNERS", "run_jax", "run_reference", "run_torch",
+    "NET_RUNNERS", "net_jax", "net_reference", "net_torch",
     "NetworkCheck", "NetworkMismatch", "NetworkResult", "check_network", "run_network_check",
     "train_network",
 ]

@@ -11,7 +11,7 @@ from ..comparison import Comparison, compare
 from ..tolerances import tolerance_for
 from .building import Network, Node, build
 from .describe import NetDesc, networks
-from .run import NET_RUNNERS, run_reference, run_torch
+from .run import NET_RUNNERS, net_reference, net_torch
 
 
 # --- comparing and blaming ---------------------------------------------------------------------------------
@@ -78,7 +78,7 @@ def check_network(net: NetDesc | Network, oracles=("torch", "jax"), registry=Non
         net = build(net, registry)
     dtype = net.desc.dtype
     try:
-        ref = run_reference(net)
+        ref = net_reference(net)
         ref_error = None
     except Exception as e:  # a layer that raises inside a network is blamed like any other divergence
         ref, ref_error = {}, e
@@ -116,8 +116,8 @@ def _float32_noise(net: Network, got: dict) -> dict[tuple[str, str], np.ndarray]
     """(site path, stage) -> the float32 noise measured on this network, as oracles/budget.py's docstring
     defines it (budget.measured_noise); PyTorch runs here in float32 too when it was not asked."""
     try:
-        truth = run_torch(_float64(net))
-        answers = {"torch": got["torch"] if "torch" in got else run_torch(net), **got}
+        truth = net_torch(_float64(net))
+        answers = {"torch": got["torch"] if "torch" in got else net_torch(net), **got}
     except Exception:
         return {}
     truth = {(path, stage): t for path, stages in truth.items() for stage, t in stages.items()}

@@ -1,5 +1,7 @@
 """Running a built network three ways: the reference layers, PyTorch (one autograd graph) and JAX (each
-layer's jitted vjp, chained). Each returns site path -> {"forward", "grad_in", "grad_<param>"...}."""
+layer's jitted vjp, chained). Each returns site path -> {"forward", "grad_in", "grad_<param>"...}.
+
+Named net_*: oracles.backends.run_torch/run_jax run one layer on one Case and return an Outcome."""
 from __future__ import annotations
 
 from typing import Any
@@ -57,7 +59,7 @@ def _chain(net: Network, leaf_forward, leaf_backward, keep) -> dict[str, dict[st
     return res
 
 
-def run_reference(net: Network) -> dict[str, dict[str, np.ndarray]]:
+def net_reference(net: Network) -> dict[str, dict[str, np.ndarray]]:
     """Each site's output, input gradient and parameter gradients, from the reference layers."""
     layers: dict[str, Any] = {}
 
@@ -75,7 +77,7 @@ def run_reference(net: Network) -> dict[str, dict[str, np.ndarray]]:
     return _chain(net, forward, backward, keep=lambda v: np.array(v, copy=True))
 
 
-def run_torch(net: Network, leaves: dict | None = None) -> dict[str, dict[str, np.ndarray]]:
+def net_torch(net: Network, leaves: dict | None = None) -> dict[str, dict[str, np.ndarray]]:
     """One autograd graph over the whole network; intermediate gradients via retain_grad.
 
     leaves: site path -> {param: tensor} to use as the parameters (a training loop's, whose
@@ -123,7 +125,7 @@ def run_torch(net: Network, leaves: dict | None = None) -> dict[str, dict[str, n
     return res
 
 
-def run_jax(net: Network) -> dict[str, dict[str, np.ndarray]]:
+def net_jax(net: Network) -> dict[str, dict[str, np.ndarray]]:
     """Each layer's own jitted jax.vjp (cached per layer, shape and dtype), chained: forward with a zero
     cotangent to get the output, then backward with the cotangent JAX's own chain produced."""
     import jax
@@ -149,4 +151,4 @@ def run_jax(net: Network) -> dict[str, dict[str, np.ndarray]]:
     return _chain(net, forward, backward, keep=np.asarray)
 
 
-NET_RUNNERS = {"torch": run_torch, "jax": run_jax}
+NET_RUNNERS = {"torch": net_torch, "jax": net_jax}

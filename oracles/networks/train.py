@@ -9,7 +9,7 @@ import numpy as np
 from ..tolerances import tolerance_for
 from .building import build
 from .describe import NetDesc
-from .run import run_jax, run_reference, run_torch
+from .run import net_jax, net_reference, net_torch
 
 
 def train_network(desc: NetDesc, optimizer: str = "sgd", steps: int = 5, lr: float = 0.05, momentum: float = 0.9,
@@ -47,14 +47,14 @@ def train_network(desc: NetDesc, optimizer: str = "sgd", steps: int = 5, lr: flo
     tol = tolerance_for(desc.dtype, "torch", "grad_W")
     drift = []
     for _ in range(steps):
-        r = run_reference(nets["reference"])
+        r = net_reference(nets["reference"])
         ref_opt.update(flat(nets["reference"]), {f"{n.path}.{k}": r[n.path][f"grad_{k}"] for n in leaf_nodes(nets["reference"]) for k in n.params})
 
         torch_opt.zero_grad()
-        run_torch(nets["torch"], leaves)
+        net_torch(nets["torch"], leaves)
         torch_opt.step()
 
-        rj = run_jax(nets["jax"])
+        rj = net_jax(nets["jax"])
         for n in leaf_nodes(nets["jax"]):
             for k in n.params:
                 g = jnp.asarray(rj[n.path][f"grad_{k}"])
