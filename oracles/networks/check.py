@@ -8,10 +8,11 @@ import numpy as np
 
 from .. import budget
 from ..comparison import Comparison, compare
+from ..names import FORWARD, Stage
 from ..tolerances import tolerance_for
 from .building import Network, Node, build
 from .describe import NetDesc, networks
-from .run import NET_RUNNERS, net_reference, net_torch
+from .run import GRAD_IN, NET_RUNNERS, net_reference, net_torch
 
 
 # --- comparing and blaming ---------------------------------------------------------------------------------
@@ -56,8 +57,8 @@ class NetworkResult:
         out = []
         for node in self.net.sites():
             g = self.reference.get(node.path, {})
-            norms = {k[5:]: float(np.linalg.norm(np.asarray(v, dtype=np.float64))) for k, v in g.items()
-                     if k.startswith("grad_") and k != "grad_in" and v is not None}
+            norms = {Stage(k).wrt: float(np.linalg.norm(np.asarray(v, dtype=np.float64))) for k, v in g.items()
+                     if Stage(k).kind == "grad" and k != GRAD_IN and v is not None}
             if norms:
                 out.append({"site": node.name, "norms": norms})
         return out
@@ -91,7 +92,7 @@ def check_network(net: NetDesc | Network, oracles=("torch", "jax"), registry=Non
         mine = []
         for node in sites:
             exp = got[oracle][node.path]
-            for stage in ["forward", "grad_in", *[f"grad_{p}" for p in (node.spec.params if node.inner is None else ())]]:
+            for stage in [FORWARD, GRAD_IN, *[Stage.grad(p) for p in (node.spec.params if node.inner is None else ())]]:
                 tol = budget.widen(tolerance_for(dtype, oracle, stage, node.spec.tolerances), noise.get((node.path, stage)))
                 c = compare(ref.get(node.path, {}).get(stage), exp.get(stage), tol,
                             layer=f"network_{net.desc.name or net.desc.family}", dtype=dtype, stage=f"{node.name}.{stage}",
@@ -102,7 +103,7 @@ def check_network(net: NetDesc | Network, oracles=("torch", "jax"), registry=Non
                 c.extra["stage"] = stage
                 if (node.path, stage) in noise:
                     c.extra["float32_noise"] = budget.noise_summary(noise[(node.path, stage)])
-                if stage.startswith("grad_") and stage != "grad_in":  # the report's per-layer gradient norms
+                if stage.kind == "grad" and stage != GRAD_IN:  # the report's per-layer gradient norms
                     c.extra["norms"] = {k: _norm(v) for k, v in (("reference", ref.get(node.path, {}).get(stage)), (oracle, exp.get(stage)))}
                 mine.append(c)
         comps += mine
@@ -151,14 +152,14 @@ def _blame(comps: list[Comparison], sites: list[Node]) -> str | None:
     bad = [c for c in comps if not c.passed]
     if not bad:
         return None
-    fwd = [c for c in bad if c.extra["stage"] == "forward"]
+    fwd = [c for c in bad if c.extra["stage"] == FORWARD]
     if fwd:
         c = min(fwd, key=lambda c: order[c.extra["site"]])
     else:
         # a residual block's own gradient is d + (its branch's): harness arithmetic, wrong only when
         # something inside or above it is; blame a reference layer whenever one diverges
         layers = [c for c in bad if not c.extra["site"].endswith(":residual")] or bad
-        c = max(layers, key=lambda c: (order[c.extra["site"]], c.extra["stage"] != "grad_in"))
+        c = max(layers, key=lambda c: (order[c.extra["site"]], c.extra["stage"] != GRAD_IN))
     return f"{c.extra['site']} {c.extra['stage']}"
 
 

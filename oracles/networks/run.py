@@ -9,7 +9,11 @@ from typing import Any
 import numpy as np
 
 from ..backends import _jax_vjp, _torch_fn
+from ..names import FORWARD, Stage
 from .building import Network, Node
+
+#: A site's gradient with respect to its chained input, whatever the layer calls that input.
+GRAD_IN = Stage.grad("in")
 
 
 def _first(g):
@@ -34,7 +38,7 @@ def _chain(net: Network, leaf_forward, leaf_backward, keep) -> dict[str, dict[st
             out = a + b
         else:
             out = leaf_forward(node, a)
-        res[node.path] = {"forward": keep(out)}
+        res[node.path] = {FORWARD: keep(out)}
         return out
 
     def bwd(node: Node, d):
@@ -45,8 +49,8 @@ def _chain(net: Network, leaf_forward, leaf_backward, keep) -> dict[str, dict[st
             g = d + e
         else:
             g, grads = leaf_backward(node, d)
-            res[node.path].update({f"grad_{k}": None if v is None else keep(v) for k, v in grads.items()})
-        res[node.path]["grad_in"] = keep(g)
+            res[node.path].update({Stage.grad(k): None if v is None else keep(v) for k, v in grads.items()})
+        res[node.path][GRAD_IN] = keep(g)
         return g
 
     a = net.x
@@ -117,10 +121,10 @@ def net_torch(net: Network, leaves: dict | None = None) -> dict[str, dict[str, n
     loss.backward(torch.from_numpy(np.array(net.ct)))
     for node in net.sites():
         inp = tensors[node.path + ":in"]
-        r = {"forward": tensors[node.path + ":out"].detach().numpy(),
-             "grad_in": inp.grad.numpy() if inp.grad is not None else np.zeros(inp.shape, dtype=net.desc.dtype)}
+        r = {FORWARD: tensors[node.path + ":out"].detach().numpy(),
+             GRAD_IN: inp.grad.numpy() if inp.grad is not None else np.zeros(inp.shape, dtype=net.desc.dtype)}
         for k, p in tensors.get(node.path + ":params", {}).items():
-            r[f"grad_{k}"] = p.grad.numpy() if p.grad is not None else np.zeros(p.shape, dtype=net.desc.dtype)
+            r[Stage.grad(k)] = p.grad.numpy() if p.grad is not None else np.zeros(p.shape, dtype=net.desc.dtype)
         res[node.path] = r
     return res
 
