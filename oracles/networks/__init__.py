@@ -23,7 +23,7 @@ blamed is where the divergence *begins*: the first layer whose output diverges, 
 from __future__ import annotations
 
 from .building import Network, Node, build
-from .check import NetworkCheck, NetworkMismatch, NetworkResult, check_network, run_network_check
+from .check import NetworkCheck, NetworkMismatch, NetworkResult, blame, check_network, run_network_check
 from .describe import (ACTS, FAMILIES, HEADS, VOCABULARY, Block, Family, NetDesc, networks, register_block,
                        register_network_layer, unregister_network_layer)
 from .run import NET_RUNNERS, net_jax, net_reference, net_torch
@@ -34,6 +34,6 @@ __all__ = [
     "register_network_layer", "unregister_network_layer",
     "Network", "Node", "build",
     "NET_RUNNERS", "net_jax", "net_reference", "net_torch",
-    "NetworkCheck", "NetworkMismatch", "NetworkResult", "check_network", "run_network_check",
+    "NetworkCheck", "NetworkMismatch", "NetworkResult", "blame", "check_network", "run_network_check",
     "train_network",
 ]

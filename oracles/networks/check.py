@@ -72,45 +72,66 @@ def _site_stage(c: Comparison) -> str:
     return f"{c.extra['site']} {c.extra['stage']}"
 
 
-def check_network(net: NetDesc | Network, oracles=("torch", "jax"), registry=None) -> NetworkResult:
+def check_network(net: NetDesc | Network, oracles=("torch", "jax"), registry=None, *, example: int = 0) -> NetworkResult:
     """Build the network, run it three ways, compare every layer's output, input gradient and parameter
-    gradients, and name where a divergence begins."""
+    gradients, and name where a divergence begins. example: this network's index in a randomized run
+    (recorded on its comparisons)."""
     if isinstance(net, NetDesc):
         net = build(net, registry)
-    dtype = net.desc.dtype
     try:
-        ref = net_reference(net)
-        ref_error = None
+        ref, note = net_reference(net), ""
     except Exception as e:  # a layer that raises inside a network is blamed like any other divergence
-        ref, ref_error = {}, e
+        ref, note = {}, f"the reference network raised {type(e).__name__}: {e}"
     comps: list[Comparison] = []
     culprit: dict[str, str] = {}
     sites = net.sites()
     got = {oracle: NET_RUNNERS[oracle](net) for oracle in oracles}
-    noise = _float32_noise(net, got) if dtype == "float32" else {}
+    noise = _float32_noise(net, got) if net.desc.dtype == "float32" else {}
     for oracle in oracles:
-        mine = []
-        for node in sites:
-            exp = got[oracle][node.path]
-            for stage in [FORWARD, GRAD_IN, *[Stage.grad(p) for p in (node.spec.params if node.inner is None else ())]]:
-                tol = budget.widen(tolerance_for(dtype, oracle, stage, node.spec.tolerances), noise.get((node.path, stage)))
-                c = compare(ref.get(node.path, {}).get(stage), exp.get(stage), tol,
-                            layer=f"network_{net.desc.name or net.desc.family}", dtype=dtype, stage=f"{node.name}.{stage}",
-                            oracle=oracle, shapes={"in": list(node.in_shape), "out": list(node.out_shape)})
-                if ref_error is not None:
-                    c.note = f"the reference network raised {type(ref_error).__name__}: {ref_error}"
-                c.extra["site"] = node.name
-                c.extra["stage"] = stage
-                if (node.path, stage) in noise:
-                    c.extra["float32_noise"] = budget.noise_summary(noise[(node.path, stage)])
-                if stage.kind == "grad" and stage != GRAD_IN:  # the report's per-layer gradient norms
-                    c.extra["norms"] = {k: _norm(v) for k, v in (("reference", ref.get(node.path, {}).get(stage)), (oracle, exp.get(stage)))}
-                mine.append(c)
+        mine = [_site_comparison(net, node, stage, oracle, ref, got[oracle], noise, note, example)
+                for node in sites for stage in _stages(node)]
         comps += mine
-        blame = _blame(mine, sites)
-        if blame:
-            culprit[oracle] = blame
+        where = blame(mine, sites)
+        if where:
+            culprit[oracle] = where
     return NetworkResult(net, comps, culprit, ref)
+
+
+def _stages(node: Node) -> list[Stage]:
+    """What is compared at a site: its output, its input gradient, a layer's parameter gradients."""
+    return [FORWARD, GRAD_IN, *[Stage.grad(p) for p in (node.spec.params if node.inner is None else ())]]
+
+
+def _site_comparison(net: Network, node: Node, stage: Stage, oracle: str, ref: dict, theirs: dict, noise: dict,
+                     note: str, example: int) -> Comparison:
+    """Everything known about one site comparison, gathered before it is judged: the values, the
+    tolerance (widened by the site's float32 noise), the reference's error if it raised, and the extras
+    the report reads (site, stage, float32 noise, the gradient norms of a parameter stage)."""
+    dtype = net.desc.dtype
+    actual, expected = ref.get(node.path, {}).get(stage), theirs[node.path].get(stage)
+    site_noise = noise.get((node.path, stage))
+    tol = budget.widen(tolerance_for(dtype, oracle, stage, node.spec.tolerances), site_noise)
+    extra = {"site": node.name, "stage": stage}
+    if site_noise is not None:
+        extra["float32_noise"] = budget.noise_summary(site_noise)
+    if stage.kind == "grad" and stage != GRAD_IN:  # the report's per-layer gradient norms
+        extra["norms"] = {"reference": _norm(actual), oracle: _norm(expected)}
+    meta = dict(layer=f"network_{net.desc.name or net.desc.family}", dtype=dtype, stage=f"{node.name}.{stage}",
+                oracle=oracle, shapes={"in": list(node.in_shape), "out": list(node.out_shape)})
+    return _judge_site(actual, expected, tol, meta, note=note, extra=extra, example=example, desc=net.desc)
+
+
+def _judge_site(actual, expected, tol, meta: dict, *, note: str, extra: dict, example: int, desc: NetDesc) -> Comparison:
+    """The one place a network comparison is built and annotated. A failing one carries the network's
+    repro; a note (the reference network raised) replaces compare's own."""
+    c = compare(actual, expected, tol, **meta)
+    if note:
+        c.note = note
+    c.extra.update(extra)
+    c.example = example
+    if not c.passed:
+        c.repro = desc.repro()
+    return c
 
 
 def _float32_noise(net: Network, got: dict) -> dict[tuple[str, str], np.ndarray]:
@@ -145,7 +166,7 @@ def _norm(v) -> float | None:
         return None
 
 
-def _blame(comps: list[Comparison], sites: list[Node]) -> str | None:
+def blame(comps: list[Comparison], sites: list[Node]) -> str | None:
     """Where divergence begins: the first site (forward order) whose output diverges; else the last
     site (the first backward) whose input or parameter gradients diverge."""
     order = {n.name: i for i, n in enumerate(sites)}
@@ -209,10 +230,9 @@ def run_network_check(family: str, dtype: str, *, max_examples: int | None = Non
         # once a failure is known Hypothesis is shrinking: ask only the oracle(s) that failed (PyTorch alone
         # spares JAX a compile per new shape); the minimal network is re-checked by every oracle at the end
         shrink_with = tuple(o for o in oracles if result.failure is not None and o in result.failure.culprit)
-        r = check_network(desc, shrink_with or oracles, registry)
+        r = check_network(desc, shrink_with or oracles, registry, example=result.examples)
         result.examples += 1
         for c in r.comparisons:
-            c.example = result.examples - 1
             result.comparisons[c.oracle] = result.comparisons.get(c.oracle, 0) + 1
         if r.passed:
             result.records += r.comparisons
@@ -226,12 +246,6 @@ def run_network_check(family: str, dtype: str, *, max_examples: int | None = Non
         if result.failure is None:
             raise
         result.failure = check_network(result.failure.net.desc, oracles, registry)
-    if record:
-        out = list(result.records)
-        if result.failure is not None:
-            for c in result.failure.comparisons:
-                if not c.passed:
-                    c.repro = result.failure.net.desc.repro()
-                out.append(c)
-        rec.emit(out)
+    if record:  # the failing comparisons carry their repro (_judge_site)
+        rec.emit(result.records + (result.failure.comparisons if result.failure is not None else []))
     return result
