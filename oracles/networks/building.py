@@ -70,7 +70,7 @@ def _bind(spec: LayerSpec, shape: tuple[int, ...], fixed: dict[str, int]) -> dic
 
 def _draw_arg(arg: Arg, spec: LayerSpec, sizes: dict[str, int], dtype: str, rng) -> np.ndarray:
     """A constant input's values from the network's rng: oracles.strategies.arg_values (the one-input logic
-    the Hypothesis cases use too) with NumPy samplers; floats within [-2, 2] of the input's domain."""
+    the Hypothesis cases use too) with NumPy samplers; floats from the input's domain clipped to [-2, 2]."""
     return arg_values(arg, spec, dtype, sizes,
                       floats=lambda shape, dom: rng.uniform(max(dom.low, -2.0), min(dom.high, 2.0), size=shape).astype(dtype),
                       integers=lambda shape, high: rng.integers(0, high, size=shape).astype(np.int64))
