@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from oracles.directional import directional_check, reference_grads
-from oracles.networks import NetDesc, build, check_network, run_reference
+from oracles.networks import NetDesc, build, check_network, net_reference
 from oracles.strategies import Case
 
 from .timing import interleaved, ratios, summary
@@ -40,7 +40,7 @@ def desc_for(input_shape, widths) -> NetDesc:
 
 def numerical_layers(net, ref=None) -> list:
     """The directional oracle on every layer of a built (plain-chain) network; returns all probes."""
-    ref = ref if ref is not None else run_reference(net)
+    ref = ref if ref is not None else net_reference(net)
     sites = net.nodes + [net.head]
     probes = []
     a = net.x

@@ -124,15 +124,30 @@ def _jax_fn(spec: LayerSpec) -> Callable:
 
 def output_shape(spec: LayerSpec, case: Case) -> tuple[tuple[int, ...], str]:
     """Shape and dtype of the true output, from a no-grad torch forward (cheap, no compile)."""
+    return forward_shape(spec, case.inputs, case.params)
+
+
+def forward_shape(spec: LayerSpec, inputs: dict, params: dict, *, lenient: bool = False) -> tuple[tuple[int, ...], str] | None:
+    """Shape and dtype of the spec's output on these arrays, from a no-grad torch forward (cheap, no compile).
+
+    lenient: None instead of an exception when the call raises, and None when the output is not finite
+    (a generated network leaves such a block out)."""
     import torch
 
     configure()
-    with torch.no_grad():
-        out = _torch_fn(spec)(
-            *[torch.from_numpy(np.array(case.inputs[a.name])) for a in spec.inputs],
-            **{k: torch.from_numpy(np.array(v)) for k, v in case.params.items()},
-            **spec.config,
-        )
+    try:
+        with torch.no_grad():
+            out = _torch_fn(spec)(
+                *[torch.from_numpy(np.array(inputs[a.name])) for a in spec.inputs],
+                **{k: torch.from_numpy(np.array(v)) for k, v in params.items()},
+                **spec.config,
+            )
+    except Exception:
+        if lenient:
+            return None
+        raise
+    if lenient and not torch.isfinite(out).all():
+        return None
     return tuple(out.shape), str(out.dtype).replace("torch.", "")
 
 

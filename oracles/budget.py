@@ -46,28 +46,42 @@ def float32_noise(spec: LayerSpec, case: Case, ct: np.ndarray, answers: dict,
     from .backends import run_torch
 
     up = Case(case.layer, "float64", case.sizes,
-              {a.name: _up(case.inputs[a.name]) if a.kind != "index" else case.inputs[a.name] for a in spec.inputs},
-              {k: _up(v) for k, v in case.params.items()}, case.seed)
+              {a.name: upcast(case.inputs[a.name]) if a.kind != "index" else case.inputs[a.name] for a in spec.inputs},
+              {k: upcast(v) for k, v in case.params.items()}, case.seed)
     try:
-        truth = run_torch(spec, up, _up(ct))
+        truth = run_torch(spec, up, upcast(ct))
         t32 = None if any(k[0] == "torch" for k in answers) else run_torch(spec, case, ct)
     except Exception:
         return {}
+    stages = spec.stages()
+    found = {stage: ([_stage_value(t32, stage)] if t32 is not None else [])
+             + [answers.get((o, stage)) for o in frameworks if (o, stage) in answers] for stage in stages}
+    return measured_noise({stage: _stage_value(truth, stage) for stage in stages}, found)
+
+
+def measured_noise(truth: dict, found: dict) -> dict:
+    """key -> max over found[key] of |found - truth[key]|, element by element, in float64: the noise of
+    the rule above, for any keying (a layer's stages; a network's (site path, stage) pairs).
+
+    truth: key -> the float64 answer (None: nothing to measure). found: key -> the float32 answers of
+    correct implementations; those that are None or not of the truth's shape are ignored. A key is left
+    out when no answer remains or when its noise is not finite everywhere."""
     out = {}
-    for stage in spec.stages():
-        t = truth.output if stage == "forward" else truth.grads.get(Stage(stage).wrt)
+    for key, t in truth.items():
         if t is None:
             continue
-        found = [t32.output if stage == "forward" else t32.grads.get(Stage(stage).wrt)] if t32 is not None else []
-        found += [answers.get((o, stage)) for o in frameworks if (o, stage) in answers]
-        found = [f for f in found if f is not None and np.shape(f) == np.shape(t)]
-        if not found:
+        answers = [f for f in found.get(key, ()) if f is not None and np.shape(f) == np.shape(t)]
+        if not answers:
             continue
         with np.errstate(invalid="ignore"):
-            noise = np.max([np.abs(np.asarray(f, dtype=np.float64) - np.asarray(t, dtype=np.float64)) for f in found], axis=0)
+            noise = np.max([np.abs(np.asarray(f, dtype=np.float64) - np.asarray(t, dtype=np.float64)) for f in answers], axis=0)
         if np.isfinite(noise).all():
-            out[stage] = noise
+            out[key] = noise
     return out
+
+
+def _stage_value(outcome, stage: str):
+    return outcome.output if stage == "forward" else outcome.grads.get(Stage(stage).wrt)
 
 
 def widen(tol: Tol, noise) -> Tol:
@@ -88,6 +102,7 @@ def noise_summary(noise) -> float | None:
     return None if noise is None else float(np.max(noise, initial=0.0))
 
 
-def _up(a) -> np.ndarray:
+def upcast(a) -> np.ndarray:
+    """Floating arrays to float64 (the truth's inputs); integer arrays (labels, indices) unchanged."""
     a = np.asarray(a)
     return a.astype(np.float64) if a.dtype.kind == "f" else a

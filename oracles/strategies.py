@@ -160,16 +160,26 @@ def layout_for(draw, spec: LayerSpec) -> tuple[dict[str, int], dict[str, int], i
     return dict(lay.sizes), dict(lay.choice), index
 
 
-def _arg_values(draw, arg: Arg, spec: LayerSpec, dtype: str, sizes: dict[str, int], choice: int = 0) -> np.ndarray:
+def arg_values(arg: Arg, spec: LayerSpec, dtype: str, sizes: dict[str, int], floats, integers, choice: int = 0) -> np.ndarray:
+    """One input's values, from whatever source of randomness the caller has: `floats(shape, domain)`
+    gives a float array of `dtype`, `integers(shape, high)` an int64 array in [0, high).
+
+    Shared by the Hypothesis cases here (draws) and generated networks' constant inputs (a NumPy rng,
+    oracles/networks/building.py): the shape, the domain choice, the class count and the one-hot
+    construction are the same for both; only the sampling differs."""
     shape = resolve(arg.shapes()[choice], sizes)
     if arg.kind == "float":
-        return draw(float_arrays(dtype, shape, spec.value_domain(arg, dtype)))
-    classes = sizes[arg.classes] if isinstance(arg.classes, str) else arg.classes
+        return floats(shape, spec.value_domain(arg, dtype))
     if arg.kind == "index":
-        return draw(hnp.arrays(np.int64, shape, elements=st.integers(0, classes - 1)))
+        return integers(shape, sizes[arg.classes] if isinstance(arg.classes, str) else arg.classes)
     # onehot: the class axis is the last one
-    idx = draw(hnp.arrays(np.int64, shape[:-1], elements=st.integers(0, shape[-1] - 1)))
-    return np.eye(shape[-1], dtype=dtype)[idx]
+    return np.eye(shape[-1], dtype=dtype)[integers(shape[:-1], shape[-1])]
+
+
+def _arg_values(draw, arg: Arg, spec: LayerSpec, dtype: str, sizes: dict[str, int], choice: int = 0) -> np.ndarray:
+    return arg_values(arg, spec, dtype, sizes, choice=choice,
+                      floats=lambda shape, domain: draw(float_arrays(dtype, shape, domain)),
+                      integers=lambda shape, high: draw(hnp.arrays(np.int64, shape, elements=st.integers(0, high - 1))))
 
 
 @st.composite
