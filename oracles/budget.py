@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .names import Stage
+from .names import FRAMEWORKS, Stage
 from .spec import LayerSpec
 from .strategies import Case
 from .tolerances import Tol
@@ -40,7 +40,7 @@ FACTOR = 10.0
 
 
 def float32_noise(spec: LayerSpec, case: Case, ct: np.ndarray, answers: dict,
-                  frameworks: tuple[str, ...] = ("torch", "jax")) -> dict[str, np.ndarray]:
+                  frameworks: tuple[str, ...] = FRAMEWORKS) -> dict[str, np.ndarray]:
     """stage -> max over `frameworks` of |framework32 - torch64|, element by element, on this example
     (PyTorch is run in float32 here too when it was not among the oracles asked)."""
     from .backends import run_torch

@@ -274,3 +274,23 @@ def _convention_verdict(layer, dtype, oracle, conv: Convention, tally: Tally, re
     return Verdict(outcome=Outcome.FAIL, reason=(
         f"at {conv.where}: the documented convention difference ({conv.describe()}) did not show in "
         f"{tally.examples} example(s) on the kink; the table is stale"), **v)
+
+
+def decide_networks(label: str, dtype: str, oracles, counts: dict, examples: int, culprit: dict,
+                    failure_message: str) -> dict[str, Verdict]:
+    """The verdict per oracle of a randomized network check: fail where the smallest failing network
+    diverges from that oracle (`culprit`: oracle -> where divergence begins), inconclusive where no
+    network was compared, else pass."""
+    out = {}
+    for oracle in oracles:
+        v = dict(layer=label, dtype=dtype, oracle=oracle, stage="every layer", examples=counts.get(oracle, 0),
+                 requested=examples)
+        if oracle in culprit:
+            out[oracle] = Verdict(outcome=Outcome.FAIL, reason=(
+                f"divergence begins at {culprit[oracle]}; failed after {examples} network(s); the smallest "
+                f"failing network found:\n{failure_message}"), **v)
+        elif not counts.get(oracle):
+            out[oracle] = Verdict(outcome=Outcome.INCONCLUSIVE, reason="no network was compared", **v)
+        else:
+            out[oracle] = Verdict(outcome=Outcome.PASS, reason=f"every layer agreed on {examples} network(s)", **v)
+    return out

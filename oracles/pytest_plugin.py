@@ -109,6 +109,7 @@ def oracle_check():
 def oracle_network_check():
     """`oracle_network_check(family, dtype, oracle=None)` -> NetworkCheck: one Hypothesis run of
     generated networks per (family, dtype) per session, shared by the per-oracle tests."""
+    from .names import FRAMEWORKS
     from .networks import run_network_check
     from .options import OPTIONS
 
@@ -120,7 +121,7 @@ def oracle_network_check():
         if oracle is not None and not OPTIONS.oracle_selected(oracle):
             pytest.skip(f"oracle {oracle} not selected (--oracle-oracles)")
         if (family, dtype) not in cache:
-            chosen = tuple(o for o in ("torch", "jax") if OPTIONS.oracle_selected(o))
+            chosen = tuple(o for o in FRAMEWORKS if OPTIONS.oracle_selected(o))
             cache[(family, dtype)] = run_network_check(family, dtype, max_examples=OPTIONS.max_examples, oracles=chosen)
         return cache[(family, dtype)]
 

@@ -5,6 +5,7 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Literal
 
+from .names import FRAMEWORKS
 from .tolerances import Tol
 
 #: A symbolic shape: each entry is an int, a size name ("n"), or a product of size names ("c*h*w").
@@ -120,7 +121,7 @@ class Convention:
     reference: str
     torch: str
     jax: str
-    agree: tuple[str, ...] = ("torch", "jax")
+    agree: tuple[str, ...] = FRAMEWORKS
     input: str = "x"
     points: tuple[float, ...] = (0.0,)
     grid: tuple[float, ...] = ()

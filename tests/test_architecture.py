@@ -37,30 +37,13 @@ FUNCTION_LIMIT = 60
 MODULE_LIMIT = 400
 SIZE_SCOPE = ("oracles", "reports")
 
-# Paths (prefixes, relative to the repository root) that other branches are rewriting right now: the
-# size rule skips them, and the cycle rule skips a cycle whose modules all lie here (today: reports.html
-# <-> reports.summary). Removed when the rewrite lands (the lead then splits what is still too long or
-# lists it in EXCEPTIONS).
-IN_PROGRESS = (
-    "oracles/check.py",
-    "oracles/networks",  # networks.py, and the networks/ package it is becoming
-    "reports/",
-)
-
 # "path::qualname" (or "path::<module>" for a whole module) -> why it may stay over the limit.
-# Empty today: every function and module over a limit lies under IN_PROGRESS.
 EXCEPTIONS: dict[str, str] = {}
 
 JUDGE = "oracles/judge.py"
 VERDICT_SCOPE = ("oracles", "reports")
 VERDICT_CONSTRUCTORS = frozenset({"Comparison", "Verdict"})
 VERDICT_FIELDS = frozenset({"passed", "outcome", "note", "repro"})
-
-# Modules that still build or amend verdicts outside the judge today (the judge does not exist yet).
-# Removed when the rewrite lands; an entry whose module no longer offends fails the test (stale).
-VERDICT_IN_PROGRESS = (
-    "oracles/networks",  # c.note, c.repro and c.extra["site"/"stage"/"float32_noise"/"norms"] per node
-)
 
 
 # --- files ------------------------------------------------------------------------------------------------
@@ -71,10 +54,6 @@ def _rel(path: Path) -> str:
 
 def _files(roots, base: Path = ROOT) -> list[Path]:
     return sorted(p for r in roots for p in (base / r).rglob("*.py") if "__pycache__" not in p.parts)
-
-
-def _under(path: str, prefixes) -> bool:
-    return any(path.startswith(p) for p in prefixes)
 
 
 _TREES: dict[Path, ast.Module] = {}
@@ -216,13 +195,12 @@ def _shortest_cycle(graph, start: str, members: set[str]) -> list[str]:
     return [start]
 
 
-def import_cycles(graph, skip=lambda component: False) -> list[str]:
-    """One line per distinct cycle: each member's shortest cycle through it, with the import sites.
-    Components for which `skip(component)` is true are left out."""
+def import_cycles(graph) -> list[str]:
+    """One line per distinct cycle: each member's shortest cycle through it, with the import sites."""
     lines = []
     for comp in strongly_connected(graph):
         members = set(comp)
-        if (len(comp) == 1 and comp[0] not in graph[comp[0]]) or skip(comp):
+        if len(comp) == 1 and comp[0] not in graph[comp[0]]:
             continue
         seen = set()
         for m in comp:
@@ -236,12 +214,8 @@ def import_cycles(graph, skip=lambda component: False) -> list[str]:
     return lines
 
 
-def _in_progress_module(module: str) -> bool:
-    return _under(module.replace(".", "/") + "/", IN_PROGRESS) or _under(module.replace(".", "/") + ".py", IN_PROGRESS)
-
-
 def test_no_import_cycles():
-    cycles = import_cycles(import_graph(), skip=lambda comp: all(map(_in_progress_module, comp)))
+    cycles = import_cycles(import_graph())
     assert not cycles, "import cycles among the project's modules (module (import site) -> ...):\n  " + "\n  ".join(cycles)
 
 
@@ -292,12 +266,10 @@ def function_lengths(tree: ast.AST) -> list[tuple[str, int]]:
 
 
 def sizes() -> dict[str, tuple[int, int]]:
-    """"path::qualname" / "path::<module>" -> (length, limit), over SIZE_SCOPE minus IN_PROGRESS."""
+    """"path::qualname" / "path::<module>" -> (length, limit), over SIZE_SCOPE."""
     out = {}
     for path in _files(SIZE_SCOPE):
         rel = _rel(path)
-        if _under(rel, IN_PROGRESS):
-            continue
         out[f"{rel}::<module>"] = (len(path.read_text(encoding="utf-8").splitlines()), MODULE_LIMIT)
         for qualname, n in function_lengths(_tree(path)):
             key = f"{rel}::{qualname}"
@@ -325,10 +297,6 @@ def test_size_rule_self_check():
     new, stale = size_problems(measured, {"m.py::h": "ok", "m.py::g": "was long", "m.py::gone": "deleted"})
     assert new == ["m.py::<module>: 401 lines (limit 400)", "m.py::f: 61 lines (limit 60)"]
     assert stale == ["m.py::g: now 60 lines, within its limit", "m.py::gone: no longer exists"]
-
-
-def test_exceptions_are_not_in_progress_paths():
-    assert not [k for k in EXCEPTIONS if _under(k.split("::")[0], IN_PROGRESS)]
 
 
 def test_function_length_measure():
@@ -397,11 +365,8 @@ def _verdict_offenders() -> dict[str, list[str]]:
 
 
 def test_the_verdict_is_built_in_the_judge_module_only():
-    offenders = _verdict_offenders()
-    new = [s for rel, sites in sorted(offenders.items()) if not _under(rel, VERDICT_IN_PROGRESS) for s in sites]
-    stale = [p for p in VERDICT_IN_PROGRESS if not any(_under(rel, (p,)) for rel in offenders)]
+    new = [s for _, sites in sorted(_verdict_offenders().items()) for s in sites]
     assert not new, f"verdicts built or amended outside {JUDGE} (move it into the judge):\n  " + "\n  ".join(new)
-    assert not stale, "VERDICT_IN_PROGRESS entries that no longer offend (remove them): " + ", ".join(stale)
 
 
 @pytest.mark.parametrize("source, what", [

@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import budget
-from ..comparison import Comparison, compare
-from ..names import FORWARD, Stage
+from ..comparison import Comparison
+from ..judge import Verdict, compare, decide_networks
+from ..names import FORWARD, FRAMEWORKS, Stage
 from ..tolerances import tolerance_for
 from .building import Network, Node, build
 from .describe import NetDesc, networks
@@ -72,7 +73,7 @@ def _site_stage(c: Comparison) -> str:
     return f"{c.extra['site']} {c.extra['stage']}"
 
 
-def check_network(net: NetDesc | Network, oracles=("torch", "jax"), registry=None, *, example: int = 0) -> NetworkResult:
+def check_network(net: NetDesc | Network, oracles=FRAMEWORKS, registry=None, *, example: int = 0) -> NetworkResult:
     """Build the network, run it three ways, compare every layer's output, input gradient and parameter
     gradients, and name where a divergence begins. example: this network's index in a randomized run
     (recorded on its comparisons)."""
@@ -122,16 +123,8 @@ def _site_comparison(net: Network, node: Node, stage: Stage, oracle: str, ref: d
 
 
 def _judge_site(actual, expected, tol, meta: dict, *, note: str, extra: dict, example: int, desc: NetDesc) -> Comparison:
-    """The one place a network comparison is built and annotated. A failing one carries the network's
-    repro; a note (the reference network raised) replaces compare's own."""
-    c = compare(actual, expected, tol, **meta)
-    if note:
-        c.note = note
-    c.extra.update(extra)
-    c.example = example
-    if not c.passed:
-        c.repro = desc.repro()
-    return c
+    """A network comparison, judged once (oracles/judge.py); a failing one carries the network's repro."""
+    return compare(actual, expected, tol, note=note, extra=extra, repro=desc.repro, example=example, **meta)
 
 
 def _float32_noise(net: Network, got: dict) -> dict[tuple[str, str], np.ndarray]:
@@ -185,40 +178,47 @@ def blame(comps: list[Comparison], sites: list[Node]) -> str | None:
 
 
 # --- the randomized check ----------------------------------------------------------------------------------
-@dataclass
+@dataclass(frozen=True)
 class NetworkCheck:
-    """Every network one Hypothesis run drew, and the smallest failing one (after shrinking) if any."""
+    """Every network one Hypothesis run drew, the smallest failing one (after shrinking) if any, and the
+    judge's verdict per oracle (oracles/judge.py: decide_networks)."""
 
     family: str
     dtype: str
+    verdicts: dict[str, Verdict]
     examples: int = 0
     comparisons: dict = field(default_factory=dict)  # oracle -> count
     failure: NetworkResult | None = None
     records: list[Comparison] = field(default_factory=list)
 
     def passed(self, oracle: str) -> bool:
-        return self.comparisons.get(oracle, 0) > 0 and not (self.failure and oracle in self.failure.culprit)
+        return self.verdicts[oracle].passed
 
     def assert_passed(self, oracle: str | None = None) -> None:
-        oracles = [oracle] if oracle else list(self.comparisons)
-        bad = [o for o in oracles if not self.passed(o)]
+        bad = [v for o, v in self.verdicts.items() if oracle in (None, o) and not v.passed]
         if bad:
-            if self.failure is None:
-                raise NetworkMismatch(f"network {self.family} [{self.dtype}] vs {bad}: no network was compared")
-            raise NetworkMismatch(
-                f"network {self.family} [{self.dtype}] vs {', '.join(bad)}: failed after {self.examples} network(s); "
-                f"the smallest failing network found:\n" + self.failure.message())
+            raise NetworkMismatch("\n\n".join(v.message() for v in bad))
+
+
+@dataclass
+class _Tally:
+    """What the Hypothesis loop has seen so far (no verdict: the judge decides at the end)."""
+
+    examples: int = 0
+    comparisons: dict = field(default_factory=dict)
+    failure: NetworkResult | None = None
+    records: list = field(default_factory=list)
 
 
 def run_network_check(family: str, dtype: str, *, max_examples: int | None = None, registry=None,
-                      strategy=None, record: bool = True, oracles=("torch", "jax")) -> NetworkCheck:
+                      strategy=None, record: bool = True, oracles=FRAMEWORKS) -> NetworkCheck:
     """Draw networks of one family with Hypothesis and check each layer by layer; Hypothesis shrinks a
     failing network to a minimal one."""
     from hypothesis import HealthCheck, given, settings
 
     from .. import records as rec
 
-    result = NetworkCheck(family, dtype)
+    tally = _Tally()
     kw = dict(deadline=None, report_multiple_bugs=False, suppress_health_check=list(HealthCheck))
     # A network holds 5-20 layers, each checked at every stage: 2/5 of the profile's examples per family
     # and dtype (ci: 10 networks, ~150 layer checks) keeps the network gate within its time budget.
@@ -229,23 +229,26 @@ def run_network_check(family: str, dtype: str, *, max_examples: int | None = Non
     def check(desc: NetDesc) -> None:
         # once a failure is known Hypothesis is shrinking: ask only the oracle(s) that failed (PyTorch alone
         # spares JAX a compile per new shape); the minimal network is re-checked by every oracle at the end
-        shrink_with = tuple(o for o in oracles if result.failure is not None and o in result.failure.culprit)
-        r = check_network(desc, shrink_with or oracles, registry, example=result.examples)
-        result.examples += 1
+        shrink_with = tuple(o for o in oracles if tally.failure is not None and o in tally.failure.culprit)
+        r = check_network(desc, shrink_with or oracles, registry, example=tally.examples)
+        tally.examples += 1
         for c in r.comparisons:
-            result.comparisons[c.oracle] = result.comparisons.get(c.oracle, 0) + 1
+            tally.comparisons[c.oracle] = tally.comparisons.get(c.oracle, 0) + 1
         if r.passed:
-            result.records += r.comparisons
+            tally.records += r.comparisons
         else:
-            result.failure = r  # the last failure Hypothesis reports is the shrunk one
+            tally.failure = r  # the last failure Hypothesis reports is the shrunk one
             r.assert_passed()
 
     try:
         check()
     except Exception:  # NetworkMismatch, or Hypothesis's own error if a failure did not replay
-        if result.failure is None:
+        if tally.failure is None:
             raise
-        result.failure = check_network(result.failure.net.desc, oracles, registry)
+        tally.failure = check_network(tally.failure.net.desc, oracles, registry)
+    failure = tally.failure
+    verdicts = decide_networks(f"network {family}", dtype, oracles, tally.comparisons, tally.examples,
+                               failure.culprit if failure else {}, failure.message() if failure else "")
     if record:  # the failing comparisons carry their repro (_judge_site)
-        rec.emit(result.records + (result.failure.comparisons if result.failure is not None else []))
-    return result
+        rec.emit(tally.records + (failure.comparisons if failure is not None else []))
+    return NetworkCheck(family, dtype, verdicts, tally.examples, tally.comparisons, failure, tally.records)

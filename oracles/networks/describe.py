@@ -59,9 +59,9 @@ HEADS = ("softmax_with_loss", "softmax_with_loss_onehot", "mean_squared_error", 
 def _registry():
     """The populated registry module (REGISTRY, register), imported on first use: it loads torch, JAX and
     the zoo. The one place the networks package names where the registry lives."""
-    from .. import registry
+    from .. import zoo  # the populated registry (oracles.registry alone is empty until the zoo loads)
 
-    return registry
+    return zoo
 
 
 def register_block(name: str, block: Block, families: tuple[str, ...] = ("mlp",)) -> None:

@@ -6,7 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from ..comparison import Comparison, compare
+from ..comparison import Comparison
+from ..judge import compare
 from ..names import Stage
 from ..tolerances import tolerance_for
 from .building import Network, Node, build
