@@ -81,11 +81,8 @@ def evaluate_case(
     answers = {o: None if a is None else a.by_stage() for o, a in asked.items()}
     flat = {(o, s): v for o, d in answers.items() if d for s, v in d.items()}
     noise = budget.float32_noise(spec, case, ct, flat, noise_from) if case.dtype == "float32" else {}
-    tolerances, reference, notes = {}, dict(ref.values), {s: list(n) for s, n in ref.notes.items()}
-    for o, a in asked.items():
-        for s in oracle_stages(o, stages):
-            own = a is not None and s in a.bounds
-            tolerances[(o, s)] = a.bounds[s] if own else budget.widen(tolerance_for(case.dtype, o, s, spec.tolerances), noise.get(s))
+    reference, notes = dict(ref.values), {s: list(n) for s, n in ref.notes.items()}
+    for a in asked.values():
         if a is not None:  # an oracle's own question (directional projections) and findings
             reference.update(a.reference)
             for s, text in a.notes.items():
@@ -93,8 +90,19 @@ def evaluate_case(
     return judge_example(ExampleRun(
         layer=spec.name, dtype=case.dtype, shapes=shapes, example=example, stages=stages, reference=reference,
         notes=notes, answers=answers, seconds={o: a.seconds for o, a in asked.items() if a is not None},
-        tolerances=tolerances, noise={s: budget.noise_summary(n) for s, n in noise.items()},
-        convention=convention, repro=case.repro))
+        tolerances=_in_force(spec, case.dtype, stages, asked, noise),
+        noise={s: budget.noise_summary(n) for s, n in noise.items()}, convention=convention, repro=case.repro))
+
+
+def _in_force(spec: LayerSpec, dtype: str, stages, asked: dict, noise: dict) -> dict:
+    """(oracle, stage) -> the tolerance in force: the oracle's own error bound where it gives one, else
+    the table (with the layer's overrides) widened by the float32 budget."""
+    out = {}
+    for o, a in asked.items():
+        for s in oracle_stages(o, stages):
+            own = a is not None and s in a.bounds
+            out[(o, s)] = a.bounds[s] if own else budget.widen(tolerance_for(dtype, o, s, spec.tolerances), noise.get(s))
+    return out
 
 
 def hypothesis_settings(max_examples: int | None = None) -> dict:
