@@ -259,3 +259,16 @@ def run_directional(spec: LayerSpec, case: Case, ct: np.ndarray, k: int = DEFAUL
         bounds={JOINT: Tol(atol=np.array([p.tol for p in probes]), rtol=0.0)},
         reference={JOINT: np.array([p.projection for p in probes], dtype=np.float64)},
         notes={JOINT: "; ".join(notes)} if notes else {}, probes=probes)
+
+
+def __getattr__(name: str):
+    """check_layer_directional and DirectionalResult moved to oracles.api (the check path imports this
+    module, so the check of a layer with this oracle lives beside the other checks): still importable from
+    here, with a DeprecationWarning. A lazy import, so no import cycle."""
+    if name in ("check_layer_directional", "DirectionalResult"):
+        import importlib
+        import warnings
+
+        warnings.warn(f"oracles.directional.{name} is now oracles.{name}", DeprecationWarning, stacklevel=2)
+        return getattr(importlib.import_module("oracles.api"), name)
+    raise AttributeError(f"module 'oracles.directional' has no attribute {name!r}")

@@ -101,3 +101,14 @@ def test_outcomes_map_to_pytest_as_documented(tmp_path):
     assert "FAILED test_mapping.py::test_failed_stage" in out and "OracleMismatch: FAIL: affine_db_off" in out, out
     assert "FAILED test_mapping.py::test_inconclusive_stage" in out and "OracleMismatch: INCONCLUSIVE: affine_unasked" in out, out
     assert "SKIPPED [1] test_mapping.py" in out and "NOT-RUN: affine_db_off [float64] grad_W vs torch" in out, out
+
+
+def test_moved_names_still_import_with_a_deprecation_warning():
+    import oracles
+    import oracles.directional as directional
+    import oracles.networks as networks
+
+    with pytest.warns(DeprecationWarning, match="is now oracles.check_layer_directional"):
+        assert directional.check_layer_directional is oracles.check_layer_directional
+    with pytest.warns(DeprecationWarning, match="is now net_torch"):
+        assert networks.run_torch is networks.net_torch

@@ -37,3 +37,15 @@ __all__ = [
     "NetworkCheck", "NetworkMismatch", "NetworkResult", "blame", "check_network", "run_network_check",
     "train_network",
 ]
+
+#: Names this package had when it was one module, kept working with a DeprecationWarning.
+_RENAMED = {"run_reference": "net_reference", "run_torch": "net_torch", "run_jax": "net_jax", "_blame": "blame"}
+
+
+def __getattr__(name: str):
+    if name in _RENAMED:
+        import warnings
+
+        warnings.warn(f"oracles.networks.{name} is now {_RENAMED[name]}", DeprecationWarning, stacklevel=2)
+        return globals()[_RENAMED[name]]
+    raise AttributeError(f"module 'oracles.networks' has no attribute {name!r}")
