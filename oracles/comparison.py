@@ -21,8 +21,10 @@ class Comparison:
     max_rel: max |reference - oracle| / |oracle| over elements, with |oracle| floored at the dtype's
       smallest normal number (so an exact zero in the oracle gives a huge, not undefined, value).
     passed / outcome: the judge's verdict on this example: "pass" iff every element satisfies
-      |ref - oracle| <= atol + rtol * |oracle| and nothing is wrong with the layer's protocol (note), or
-      the difference is a documented convention at a kink; else "fail".
+      |ref - oracle| <= atol + rtol * |oracle|, at least one element was finite on both sides, and nothing
+      is wrong with the layer's protocol (note), or the difference is a documented convention at a kink;
+      "inconclusive" when nothing finite was compared (empty, or non-finite in the same places on both
+      sides: never counted as agreement); else "fail".
     headroom: min over elements of (atol + rtol * |oracle|) / |ref - oracle|: how many times the
       observed error fits in the tolerance (>= 1 passes; inf when equal).
     seconds: wall time of the oracle call that produced this comparison; one call serves every stage of
@@ -50,6 +52,10 @@ class Comparison:
     example: int = 0
     convention: str = ""
     extra: dict = field(default_factory=dict)
+
+    @property
+    def failed(self) -> bool:
+        return self.outcome == "fail"
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -79,8 +85,9 @@ _TINY = {np.dtype(np.float64): float(np.finfo(np.float64).tiny), np.dtype(np.flo
 def _errors(a64: np.ndarray, e64: np.ndarray, tol: Tol, tiny: float) -> tuple[float, float, int, float]:
     """(max |a - e|, max relative error, flat index of the worst element, its err / allowed ratio).
 
-    err / allowed with allowed = atol + rtol * |e|; NaN anywhere is an infinite error, and equal infinities
-    agree. The common case (everything finite, atol > 0) takes a fast path: no masks, fewer temporaries."""
+    err / allowed with allowed = atol + rtol * |e|; NaN on one side is an infinite error; an element that is
+    the same non-finite value on both sides (equal infinities, NaN and NaN) is left out (err 0: it is not
+    compared, see Measurement.compared). The common case (everything finite, atol > 0) takes a fast path: no masks, fewer temporaries."""
     with np.errstate(invalid="ignore"):  # inf - inf: NaN, handled below
         diff = np.atleast_1d(a64 - e64)  # 0-d inputs (a loss) give a NumPy scalar otherwise
     abs_e = np.atleast_1d(np.abs(e64))
@@ -96,7 +103,7 @@ def _errors(a64: np.ndarray, e64: np.ndarray, tol: Tol, tiny: float) -> tuple[fl
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         err = np.abs(diff)
         err = np.where(np.isnan(err), np.inf, err)
-        err = np.where(a64 == e64, 0.0, err)  # equal infinities count as agreement
+        err = np.where((a64 == e64) | (np.isnan(a64) & np.isnan(e64)), 0.0, err)  # same non-finite value: left out
         allowed = np.nan_to_num(tol.atol + tol.rtol * abs_e, nan=0.0)  # a NaN oracle allows nothing
         rel = err / np.maximum(abs_e, tiny)
         ratio = np.where(err == 0, 0.0, np.where(np.isinf(err), np.inf, err / allowed))
@@ -119,6 +126,8 @@ class Measurement:
     worst_index: tuple[int, ...] | None = None
     reference_value: float | None = None
     oracle_value: float | None = None
+    compared: int = 0  # elements finite on both sides: what was actually compared
+    size: int = 0
 
     @property
     def within(self) -> bool:
@@ -151,11 +160,12 @@ def measure(actual, expected, tol: Tol, dtype: str | None = None) -> Measurement
     if bad_ref.any() and not (~np.isfinite(exp) == bad_ref).all():
         problems.append(f"reference has {int(bad_ref.sum())} non-finite value(s) (NaN/Inf)")
     if act.size == 0:
-        return Measurement(0.0, 0.0, atol, tol.rtol, math.inf, tuple(problems))
+        return Measurement(0.0, 0.0, atol, tol.rtol, math.inf, tuple(problems), compared=0, size=0)
+    compared = int(np.count_nonzero(np.isfinite(act) & np.isfinite(exp)))
     a64 = act if act.dtype == np.float64 else act.astype(np.float64)
     e64 = exp if exp.dtype == np.float64 else exp.astype(np.float64)
     kind = np.dtype(dtype) if np.dtype(dtype).kind == "f" else np.dtype(np.float64)
     max_abs, max_rel, worst_flat, r = _errors(a64, e64, tol, _TINY.get(kind) or float(np.finfo(kind).tiny))
     worst = tuple(int(i) for i in np.unravel_index(worst_flat, act.shape))
     return Measurement(max_abs, max_rel, atol, tol.rtol, math.inf if r == 0 else 1.0 / r, tuple(problems),
-                       worst, float(a64[worst]), float(e64[worst]))
+                       worst, float(a64[worst]), float(e64[worst]), compared, int(act.size))

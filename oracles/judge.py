@@ -59,17 +59,33 @@ def _build(m: Measurement, meta: dict, notes: list[str], extra: dict, repro: Cal
     documented = _documented(convention, meta["oracle"], meta["stage"])
     if documented:
         extra = {**extra, "differs": not m.within}
-    # at a kink an oracle outside `agree` may differ in value (the documented difference); a note (shape,
-    # NaN, a protocol breach) still fails
-    passed = not notes and (m.within or documented)
+    outcome = _example_outcome(m, notes, documented)
+    if outcome is Outcome.INCONCLUSIVE:
+        notes.append(_nothing_compared(m))
+    passed = outcome is Outcome.PASS
     worst = m.worst_index is not None
     return Comparison(
         max_abs=m.max_abs, max_rel=m.max_rel, atol=m.atol, rtol=m.rtol, headroom=m.headroom, passed=passed,
-        outcome=str(Outcome.PASS if passed else Outcome.FAIL), note="; ".join(notes),
+        outcome=str(outcome), note="; ".join(notes),
         worst_index=list(m.worst_index) if worst else None, reference_value=m.reference_value if worst else None,
         oracle_value=m.oracle_value if worst else None, seconds=seconds,
         repro="" if passed else (repro() if callable(repro) else repro),
         convention=convention.describe() if documented else "", extra=extra, **meta)
+
+
+def _example_outcome(m: Measurement, notes: list[str], documented: bool) -> Outcome:
+    """A note (shape, dtype, NaN where the oracle has none, a protocol breach) fails; a value out of
+    tolerance fails, except a documented convention difference at a kink; nothing finite on both sides is
+    never agreement: inconclusive."""
+    if notes or not (m.within or documented):
+        return Outcome.FAIL
+    return Outcome.INCONCLUSIVE if m.compared == 0 else Outcome.PASS
+
+
+def _nothing_compared(m: Measurement) -> str:
+    if m.size == 0:
+        return "nothing to compare: the arrays are empty"
+    return f"nothing finite to compare: all {m.size} element(s) are non-finite in the same places on both sides"
 
 
 def compare(actual, expected, tol: Tol, *, note: str = "", extra: dict | None = None,
@@ -163,7 +179,9 @@ def _agreement(oracle: str, stage: str, answers: dict) -> dict[str, float]:
         theirs = (answer or {}).get(stage)
         if theirs is None or order.get(other, 99) <= order.get(oracle, 99) or np.shape(theirs) != np.shape(mine):
             continue
-        d = np.abs(np.asarray(mine, dtype=np.float64) - np.asarray(theirs, dtype=np.float64))
+        a, b = np.asarray(mine, dtype=np.float64), np.asarray(theirs, dtype=np.float64)
+        with np.errstate(invalid="ignore", over="ignore"):  # inf - inf: the same value, no difference
+            d = np.where((a == b) | (np.isnan(a) & np.isnan(b)), 0.0, np.nan_to_num(np.abs(a - b), nan=np.inf))
         vs[other] = float(d.max()) if d.size else 0.0
     return vs
 
@@ -215,7 +233,8 @@ class Tally:
     counts: dict = field(default_factory=dict)
     failures: dict = field(default_factory=dict)  # (oracle, stage) -> (Comparison, Case): the last (smallest)
     differences: dict = field(default_factory=dict)  # (oracle, stage) -> examples showing the documented difference
-    passing: list = field(default_factory=list)
+    inconclusive: dict = field(default_factory=dict)  # (oracle, stage) -> (count, the last such Comparison)
+    passing: list = field(default_factory=list)  # every comparison that did not fail (pass or inconclusive)
     examples: int = 0
     last_failing: Any = None
 
@@ -226,11 +245,13 @@ class Tally:
             self.counts[key] = self.counts.get(key, 0) + 1
             if c.extra.get("differs") and c.passed:
                 self.differences[key] = self.differences.get(key, 0) + 1
-            if c.passed:
-                self.passing.append(c)
-            else:
+            if c.failed:
                 self.failures[key] = (c, case)
                 self.last_failing = case
+                continue
+            self.passing.append(c)
+            if c.outcome == Outcome.INCONCLUSIVE.value:
+                self.inconclusive[key] = (self.inconclusive.get(key, (0, None))[0] + 1, c)
 
 
 def decide(layer: str, dtype: str, pairs: list[tuple[str, str]], tally: Tally, requested: int,
@@ -252,6 +273,10 @@ def decide(layer: str, dtype: str, pairs: list[tuple[str, str]], tally: Tally, r
                 f"({first[1]} vs {first[0]}) before a full run"), **v)
         elif n == 0:
             out[(oracle, stage)] = Verdict(outcome=Outcome.INCONCLUSIVE, reason="no example was compared", **v)
+        elif _too_few_conclusive(n, tally.inconclusive.get((oracle, stage))):
+            k, c = tally.inconclusive[(oracle, stage)]
+            out[(oracle, stage)] = Verdict(outcome=Outcome.INCONCLUSIVE, failure=None, reason=(
+                f"conclusive on {n - k} of {n} example(s), needs at least half; e.g. example {c.example}: {c.note}"), **v)
         else:
             out[(oracle, stage)] = Verdict(outcome=Outcome.PASS, reason=f"passed on {n} example(s)", **v)
     if convention is not None:
@@ -259,6 +284,12 @@ def decide(layer: str, dtype: str, pairs: list[tuple[str, str]], tally: Tally, r
             if oracle not in convention.agree:
                 out[(oracle, "convention")] = _convention_verdict(layer, dtype, oracle, convention, tally, requested, stopped)
     return out
+
+
+def _too_few_conclusive(n: int, inconclusive: tuple | None) -> bool:
+    """A pair passes only when it was conclusive (something finite compared, within tolerance) on at least
+    half of the examples that asked it: a check that compared nothing never passes."""
+    return inconclusive is not None and 2 * (n - inconclusive[0]) < n
 
 
 def _convention_verdict(layer, dtype, oracle, conv: Convention, tally: Tally, requested: int, stopped: bool) -> Verdict:

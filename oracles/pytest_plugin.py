@@ -136,6 +136,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     if not files:
         return  # no oracle check ran: say nothing, import nothing
     try:
+        from reports.aggregate import outcome_of
         from reports.records_io import RecordsError, load_files
     except ImportError:  # a suite with a `reports` package of its own shadows ours: skip the summary
         return
@@ -146,7 +147,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     if not rows:
         return
     layers = sorted({r["layer"] for r in rows})
-    failed = [r for r in rows if not r["passed"]]
+    outcomes = [outcome_of(r) for r in rows]
     by_oracle = {}
     for r in rows:
         by_oracle[r["oracle"]] = by_oracle.get(r["oracle"], 0) + 1
@@ -154,5 +155,5 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     tr.section("oracle summary")
     tr.write_line(f"layers checked: {len(layers)} ({', '.join(layers)})")
     tr.write_line(f"dtypes: {', '.join(sorted({r['dtype'] for r in rows}))}")
-    tr.write_line("comparisons: " + ", ".join(f"{o} {n}" for o, n in sorted(by_oracle.items())) + f"; failed: {len(failed)}")
+    tr.write_line("comparisons: " + ", ".join(f"{o} {n}" for o, n in sorted(by_oracle.items())) + f"; failed: {outcomes.count('fail')}; inconclusive: {outcomes.count('inconclusive')}")
     tr.write_line(f"records: {directory} ({len(files)} file(s)); report: python -m reports")

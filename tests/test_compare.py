@@ -104,7 +104,7 @@ def test_zero_dimensional_values_compare_like_arrays():
 @given(st.data())
 def test_compare_agrees_with_the_definition(data):
     """compare's fast path (all finite) and slow path (NaN/Inf) both give the allclose definition:
-    err = |a - e| (NaN -> inf, equal infinities -> 0), headroom = min (atol + rtol |e|) / err, and an
+    err = |a - e| (NaN -> inf, the same non-finite value on both sides -> 0 and left out), headroom = min (atol + rtol |e|) / err, and an
     infinite error (a NaN, or an infinity the other side lacks) has headroom 0."""
     shape = data.draw(hnp.array_shapes(min_dims=0, max_dims=2, max_side=4), label="shape")
     special = data.draw(st.booleans(), label="with NaN/Inf")
@@ -115,11 +115,19 @@ def test_compare_agrees_with_the_definition(data):
     c = compare(a, e, Tol(atol=atol, rtol=1e-3), **META)
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         err = np.abs(a - e)
-        err = np.where(a == e, 0.0, np.where(np.isnan(err), np.inf, err))
+        same = (a == e) | (np.isnan(a) & np.isnan(e))  # the same value, non-finite ones included: left out
+        err = np.where(same, 0.0, np.where(np.isnan(err), np.inf, err))
         allowed = np.nan_to_num(atol + 1e-3 * np.abs(e), nan=0.0)
         ratio = np.where(err == 0, 0.0, np.where(np.isinf(err), np.inf, err / allowed))
     with np.errstate(over="ignore", divide="ignore"):
         expect_headroom = np.inf if ratio.size == 0 or ratio.max() == 0 else 1 / ratio.max()
     assert c.headroom == pytest.approx(expect_headroom)
     assert c.max_abs == (err.max() if err.size else 0.0)
-    assert c.passed == (expect_headroom >= 1 and not c.note), (c.passed, expect_headroom, c.note)
+    finite = int(np.count_nonzero(np.isfinite(a) & np.isfinite(e)))
+    # a NaN/Inf in the reference where the oracle has a finite value is a problem whatever the numbers
+    misplaced = bool((~np.isfinite(a)).any() and not (np.isfinite(a) == np.isfinite(e)).all())
+    assert c.passed == (expect_headroom >= 1 and finite > 0 and not misplaced), (c.passed, expect_headroom, c.note)
+    if expect_headroom < 1 or misplaced:
+        assert c.outcome == "fail", c
+    elif finite == 0:  # nothing finite on both sides (or nothing at all) is never agreement
+        assert c.outcome == "inconclusive" and "nothing" in c.note, c

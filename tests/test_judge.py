@@ -112,3 +112,36 @@ def test_moved_names_still_import_with_a_deprecation_warning():
         assert directional.check_layer_directional is oracles.check_layer_directional
     with pytest.warns(DeprecationWarning, match="is now net_torch"):
         assert networks.run_torch is networks.net_torch
+
+
+def test_nothing_finite_is_never_agreement():
+    """Empty arrays, or values non-finite in the same places on both sides, compare nothing: the example is
+    inconclusive (never a pass), and a check made only of such examples is INCONCLUSIVE, not passed."""
+    meta = dict(layer="l", dtype="float64", stage="grad_x", oracle="torch", shapes={})
+    empty = compare(np.zeros((0, 3)), np.zeros((0, 3)), Tol(1e-12, 1e-9), **meta)
+    assert not empty.passed and empty.outcome == "inconclusive" and "empty" in empty.note
+    both_inf = compare(np.array([np.inf, -np.inf]), np.array([np.inf, -np.inf]), Tol(1e-12, 1e-9), **meta)
+    assert not both_inf.passed and both_inf.outcome == "inconclusive" and "non-finite" in both_inf.note
+    some = compare(np.array([np.inf, 1.0]), np.array([np.inf, 1.0]), Tol(1e-12, 1e-9), **meta)
+    assert some.passed  # the finite element was compared
+
+    class DoubledExp:  # exp overflows on [800, 900]: every output and gradient is inf in all three
+        def forward(self, x):
+            self.y = np.exp(x)
+            return self.y
+
+        def backward(self, dout):
+            return 2 * dout * self.y  # wrong by a factor 2, invisible where both sides are inf
+
+    from oracles import layer_spec
+    from oracles.spec import Domain
+
+    spec = layer_spec(lambda p: DoubledExp(), inputs={"x": ("n", "m")}, fn=lambda xp, x: xp.exp(x),
+                      name="doubled_exp_overflowing", domain=Domain(800.0, 900.0))
+    with np.errstate(over="ignore"):
+        result = run_check(spec, "float64", ("torch", "jax"), max_examples=5, record=False)
+    assert not result.passed
+    for oracle in ("torch", "jax"):
+        for stage in ("forward", "grad_x"):
+            assert result.outcome(oracle, stage) is Outcome.INCONCLUSIVE, result.message(oracle, stage)
+            assert "conclusive on 0 of" in result.message(oracle, stage)

@@ -26,7 +26,7 @@ class NetworkResult:
 
     @property
     def passed(self) -> bool:
-        return all(c.passed for c in self.comparisons)
+        return not any(c.failed for c in self.comparisons)
 
     def summary(self) -> str:
         d = self.net.desc
@@ -35,7 +35,7 @@ class NetworkResult:
         if self.net.skipped:
             lines.append(f"  (blocks that did not fit and were left out: {', '.join(self.net.skipped)})")
         for oracle in NET_RUNNERS:
-            bad = [c for c in self.comparisons if c.oracle == oracle and not c.passed]
+            bad = [c for c in self.comparisons if c.oracle == oracle and c.failed]
             if not bad:
                 lines.append(f"  vs {oracle}: every layer agrees ({sum(c.oracle == oracle for c in self.comparisons)} comparisons)")
                 continue
@@ -44,7 +44,7 @@ class NetworkResult:
         return "\n".join(lines)
 
     def message(self) -> str:
-        first = {o: next(c for c in self.comparisons if c.oracle == o and not c.passed and _site_stage(c) == self.culprit[o])
+        first = {o: next(c for c in self.comparisons if c.oracle == o and c.failed and _site_stage(c) == self.culprit[o])
                  for o in self.culprit}
         return (self.summary() + "\n" + "\n".join(c.message() for c in first.values())
                 + "\n  reproduce with:\n    " + self.net.desc.repro().replace("\n", "\n    "))
@@ -163,7 +163,7 @@ def blame(comps: list[Comparison], sites: list[Node]) -> str | None:
     """Where divergence begins: the first site (forward order) whose output diverges; else the last
     site (the first backward) whose input or parameter gradients diverge."""
     order = {n.name: i for i, n in enumerate(sites)}
-    bad = [c for c in comps if not c.passed]
+    bad = [c for c in comps if c.failed]
     if not bad:
         return None
     fwd = [c for c in bad if c.extra["stage"] == FORWARD]
