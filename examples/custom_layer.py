@@ -51,9 +51,9 @@ def check(layer_cls, name, max_examples=None, record=True):
 
 
 if __name__ == "__main__":
-    good = check(RMSNorm, "rmsnorm")
+    good = check(RMSNorm, "my_rmsnorm")
     print(good, "\n")
-    bad = check(RMSNormNormConstant, "rmsnorm_broken")
+    bad = check(RMSNormNormConstant, "my_rmsnorm_broken")
     print(bad, "\n")
     dtype, result = next((d, r) for d, r in bad.results.items() if not r.passed)
     print(result.message(*result.failing()[0]))

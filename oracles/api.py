@@ -13,6 +13,7 @@ from .options import OPTIONS, RunOptions
 from .result import CheckResult, OracleMismatch
 from .spec import Arg, Domain, Float, LayerSpec, Shape
 from .strategies import Case, cotangent
+from .validate import check_custom_name, validate_layer_args, validate_options, validate_spec
 
 
 @dataclass
@@ -80,6 +81,8 @@ def check_layer(
     >>> report.passed
     True
     """
+    validate_layer_args(name, inputs, params, sizes, config)
+    validate_options(dtypes, oracles, max_examples, layer=name)
     spec = layer_spec(make, inputs=inputs, params=params, fn=fn, torch_fn=torch_fn, jax_fn=jax_fn, name=name,
                       sizes=sizes, domain=domain, config=config, **spec_kw)
     report = LayerReport(name)
@@ -88,6 +91,7 @@ def check_layer(
     oracles = tuple(oracles) if oracles is not None else tuple(o for o in ORACLES if options.oracle_selected(o))
     if max_examples is None:
         max_examples = options.max_examples
+    validate_options(dtypes, oracles, max_examples, layer=name)  # also what came from `options`
     for dtype in dtypes:
         report.results[dtype] = run_check(spec, dtype, oracles, max_examples=max_examples, record=record)
     return report
@@ -108,12 +112,18 @@ def layer_spec(
     **spec_kw,
 ) -> LayerSpec:
     """The LayerSpec `check_layer` builds from the same arguments: `oracles.register(spec)` puts it in
-    the registry, and `oracles.networks.register_network_layer(spec)` lets generated networks use it."""
+    the registry, and `oracles.networks.register_network_layer(spec)` lets generated networks use it.
+    A malformed argument is a ValueError or TypeError naming it (oracles/validate.py); so is a name a
+    registered layer already has."""
+    validate_layer_args(name, inputs, params, sizes, config)
     args = tuple(Float(n, s) for n, s in inputs.items()) if isinstance(inputs, dict) else tuple(inputs)
-    return LayerSpec(
+    spec = LayerSpec(
         name=name, make=make, inputs=args, params=dict(params or {}), fn=fn, torch_fn=torch_fn, jax_fn=jax_fn,
         sizes=dict(sizes or {}), domain=domain or Domain(), config=dict(config or {}), **spec_kw,
     )
+    validate_spec(spec)
+    check_custom_name(spec)
+    return spec
 
 
 def assert_layer(*args, **kwargs) -> LayerReport:

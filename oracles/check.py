@@ -26,6 +26,7 @@ from .result import CheckResult, OracleMismatch, OracleNotRun
 from .spec import Convention, LayerSpec
 from .strategies import Case, cases, cotangent, kink_cases
 from .tolerances import tolerance_for
+from .validate import validate_run
 
 __all__ = ["CheckResult", "OracleError", "OracleMismatch", "OracleNotRun", "evaluate_case", "run_check", "replay"]
 
@@ -167,6 +168,7 @@ def run_check(
     `runners`: oracle name -> function(spec, case, cotangent) -> Answer, for oracles asked differently
     than by default (e.g. the directional oracle with more directions).
     """
+    validate_run(spec, dtype, oracles, max_examples, runners)  # a bad spec or option: one line, nothing drawn
     if convention is not None:
         oracles = tuple(o for o in oracles if o != "numerical")
         strategy = strategy if strategy is not None else kink_cases(spec, convention, dtype)

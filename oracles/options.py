@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .validate import check_names
+
 
 @dataclass
 class RunOptions:
@@ -21,12 +23,15 @@ class RunOptions:
 OPTIONS = RunOptions()
 
 
-def parse_list(text: str | None, allowed: tuple[str, ...], what: str) -> tuple[str, ...] | None:
-    """'torch,jax' -> ('torch', 'jax'); None or '' or 'all' -> None. Unknown names are an error."""
-    if not text or text == "all":
+def parse_list(text: str | None, allowed: tuple[str, ...], what: str, where: str = "") -> tuple[str, ...] | None:
+    """'torch,jax' -> ('torch', 'jax'); None (the option unset) or 'all' -> None, i.e. every one. An
+    explicitly empty list ('', ',', ' ') or an unknown name is a ValueError naming `where` (the option):
+    an empty selection would check nothing and pass."""
+    if text is None or text.strip() == "all":
         return None
     items = tuple(t.strip() for t in text.split(",") if t.strip())
-    bad = [t for t in items if t not in allowed]
-    if bad:
-        raise ValueError(f"unknown {what} {bad}; choose from {', '.join(allowed)}")
+    if not items:
+        raise ValueError(f"{where or what}={text!r} names no {what}; choose from {', '.join(allowed)} "
+                         f"(or leave it unset for all)")
+    check_names(items, allowed, what, where or what)
     return items

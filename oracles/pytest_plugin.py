@@ -24,9 +24,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--oracle-records", default=os.environ.get("ORACLE_RECORDS", str(records.DEFAULT_DIR)),
                 help="folder for the JSON-lines records of every comparison (default: %(default)s)")
     g.addoption("--oracle-no-records", action="store_true", help="write no records")
-    g.addoption("--oracle-oracles", default=os.environ.get("ORACLE_ORACLES"),
+    # an empty environment variable counts as unset (all); an explicitly empty option is a usage error
+    g.addoption("--oracle-oracles", default=os.environ.get("ORACLE_ORACLES") or None,
                 help="comma-separated oracles to run: torch,jax,numerical (default: all)")
-    g.addoption("--oracle-dtypes", default=os.environ.get("ORACLE_DTYPES"),
+    g.addoption("--oracle-dtypes", default=os.environ.get("ORACLE_DTYPES") or None,
                 help="comma-separated dtypes to check: float64,float32 (default: both)")
     g.addoption("--oracle-examples", type=int, default=None,
                 help="examples per layer and dtype (default: the Hypothesis profile's max_examples)")
@@ -36,13 +37,15 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "oracle: a gradient check against the PyTorch, JAX and numerical oracles")
     from .names import DTYPES, ORACLES
     from .options import OPTIONS, parse_list
+    from .validate import check_examples
 
-    try:
-        OPTIONS.oracles = parse_list(config.getoption("oracle_oracles"), ORACLES, "oracle(s)")
-        OPTIONS.dtypes = parse_list(config.getoption("oracle_dtypes"), DTYPES, "dtype(s)")
-    except ValueError as e:
-        raise pytest.UsageError(f"--oracle-oracles/--oracle-dtypes: {e}") from None
-    OPTIONS.max_examples = config.getoption("oracle_examples")
+    try:  # the same checks as check_layer's arguments (oracles/validate.py)
+        oracles = parse_list(config.getoption("oracle_oracles"), ORACLES, "oracle(s)", "--oracle-oracles")
+        dtypes = parse_list(config.getoption("oracle_dtypes"), DTYPES, "dtype(s)", "--oracle-dtypes")
+        check_examples(config.getoption("oracle_examples"), "--oracle-examples")
+    except (ValueError, TypeError) as e:
+        raise pytest.UsageError(str(e)) from None
+    OPTIONS.oracles, OPTIONS.dtypes, OPTIONS.max_examples = oracles, dtypes, config.getoption("oracle_examples")
     if config.getoption("oracle_no_records"):
         return
     directory = Path(config.getoption("oracle_records"))

@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Literal
 
 from .names import FRAMEWORKS
 from .tolerances import Tol
 
-#: A symbolic shape: each entry is an int, a size name ("n"), or a product of size names ("c*h*w").
+#: A symbolic shape: each entry is an int, a size name ("n"), or a product of size names and integer
+#: literals ("c*h*w", "4*h": four times h).
 Shape = tuple[int | str, ...]
 
 #: Sizes drawn for a size name unless the spec says otherwise. Small on purpose. 1 is in (batch of one,
@@ -62,6 +64,12 @@ class Arg:
     alternatives: tuple[Shape, ...] = ()
     domain: Domain | None = None
 
+    def __post_init__(self):  # NumPy integers and lists become ints and tuples; the rest is validated later
+        object.__setattr__(self, "shape", _as_shape(self.shape))
+        if isinstance(self.alternatives, (tuple, list)):
+            object.__setattr__(self, "alternatives", tuple(_as_shape(s) for s in self.alternatives))
+        object.__setattr__(self, "classes", _as_int(self.classes))
+
     @property
     def differentiable(self) -> bool:
         return self.kind == "float" and self.diff
@@ -82,19 +90,48 @@ def OneHot(name: str, shape: Shape) -> Arg:
     return Arg(name, shape, "onehot", diff=False)
 
 
+def _as_int(v):
+    """A NumPy (or other integral) number as an int; anything else, bools included, unchanged."""
+    return int(v) if isinstance(v, numbers.Integral) and not isinstance(v, (bool, int)) else v
+
+
+def _as_shape(shape):
+    return tuple(_as_int(d) for d in shape) if isinstance(shape, (tuple, list)) else shape
+
+
+def _as_pool(pool):
+    return tuple(_as_int(v) for v in pool) if isinstance(pool, (tuple, list, range)) else pool
+
+
+def factors(dim: str) -> tuple[int | str, ...]:
+    """The factors of one symbolic dimension: "c*h*w" -> ("c", "h", "w"); "4*h" -> (4, "h"): integer
+    literals are numbers, everything else a size name. A malformed product is a ValueError naming it."""
+    out: list[int | str] = []
+    for p in (p.strip() for p in dim.split("*")):
+        if p.isascii() and p.isdigit() and int(p) >= 1:
+            out.append(int(p))
+        elif p.isidentifier():
+            out.append(p)
+        else:
+            raise ValueError(f"shape entry {dim!r}: expected size names and integers >= 1 joined by '*' "
+                             f"(like 'n', 'c*h*w' or '4*h'), not {repr(p) if p else 'an empty factor'}")
+    return tuple(out)
+
+
 def resolve(shape: Shape, sizes: dict[str, int]) -> tuple[int, ...]:
-    """("n", "c*h*w", 3) with sizes n=2, c=1, h=2, w=3 -> (2, 6, 3)."""
+    """("n", "c*h*w", "2*n", 3) with sizes n=2, c=1, h=2, w=3 -> (2, 6, 4, 3)."""
     out = []
     for d in shape:
         if isinstance(d, int):
             out.append(d)
         else:
-            out.append(math.prod(sizes[p.strip()] for p in d.split("*")))
+            out.append(math.prod(f if isinstance(f, int) else sizes[f] for f in factors(d)))
     return tuple(out)
 
 
 def size_names(shape: Shape) -> list[str]:
-    return [p.strip() for d in shape if isinstance(d, str) for p in d.split("*")]
+    """The size names a shape uses (integer literals are not names): ("n", "4*h") -> ["n", "h"]."""
+    return [f for d in shape if isinstance(d, str) for f in factors(d) if isinstance(f, str)]
 
 
 @dataclass(frozen=True)
@@ -179,18 +216,27 @@ class LayerSpec:
     doc: str = ""
 
     def __post_init__(self):
+        # NumPy integers and lists become ints and tuples; oracles/validate.py checks the rest before drawing
+        if isinstance(self.inputs, list):
+            self.inputs = tuple(self.inputs)
+        if not isinstance(self.inputs, tuple) or not all(isinstance(a, Arg) for a in self.inputs):
+            raise TypeError(f"{self.name}: inputs={self.inputs!r}: give a tuple of Arg (Float, Index, OneHot)")
+        if isinstance(self.params, dict):
+            self.params = {k: _as_shape(v) for k, v in self.params.items()}
+        if isinstance(self.sizes, dict):
+            self.sizes = {k: _as_pool(v) for k, v in self.sizes.items()}
         if self.torch_fn is None and self.fn is None:
-            raise ValueError(f"layer spec {self.name!r}: give torch_fn or fn(xp, ...)")
+            raise ValueError(f"{self.name}: give torch_fn or fn(xp, ...)")
         if self.jax_fn is None and self.fn is None:
-            raise ValueError(f"layer spec {self.name!r}: give jax_fn or fn(xp, ...)")
+            raise ValueError(f"{self.name}: give jax_fn or fn(xp, ...)")
         if self.tolerances and not self.tolerance_reason:
-            raise ValueError(f"layer spec {self.name!r}: tolerance overrides need a tolerance_reason")
+            raise ValueError(f"{self.name}: tolerance overrides need a tolerance_reason")
         names = [a.name for a in self.inputs] + list(self.params)
         if len(set(names)) != len(names):
-            raise ValueError(f"layer spec {self.name!r}: input and parameter names must be distinct: {names}")
+            raise ValueError(f"{self.name}: input and parameter names must be distinct: {names}")
         for c in self.conventions:
             if c.input not in [a.name for a in self.inputs if a.kind == "float"]:
-                raise ValueError(f"layer spec {self.name!r}: convention at {c.where!r} names no float input {c.input!r}")
+                raise ValueError(f"{self.name}: convention at {c.where!r} names no float input {c.input!r}")
 
     @property
     def jax_layout_count(self) -> int:

@@ -13,7 +13,7 @@ spec.loader.exec_module(example)
 
 
 def test_custom_layer_passes():
-    report = example.check(example.RMSNorm, "rmsnorm", max_examples=10)
+    report = example.check(example.RMSNorm, "my_rmsnorm", max_examples=10)
     assert report.passed, str(report)
     assert set(report.results) == {"float64", "float32"}
     assert all(r.counts.get(("jax", "grad_g"), 0) > 0 for r in report.results.values())

@@ -59,8 +59,8 @@ def _bind(spec: LayerSpec, shape: tuple[int, ...], fixed: dict[str, int]) -> dic
         for d, v in zip(alt, shape):
             if isinstance(d, int):
                 ok = ok and d == v
-            elif "*" in d:
-                ok = False
+            elif not d.strip().isidentifier():  # a product ("c*h", "4*h") or a literal ("3"): fits only as a number
+                ok = ok and d.strip().isdigit() and int(d) == v
             elif sizes.setdefault(d, v) != v:
                 ok = False
         if ok:
