@@ -9,7 +9,6 @@ import reference as R
 from oracles import REGISTRY, evaluate_case
 from oracles.budget import FACTOR, widen
 from oracles.names import FRAMEWORKS
-from oracles.spec import Domain, Float
 from oracles.strategies import Case
 from oracles.tolerances import Tol
 
@@ -66,9 +65,6 @@ def test_a_long_float32_reduction_does_not_hide_a_0_1_percent_bug():
             self.dW = self.dW * 1.001
             return dx
 
-    # x away from 0: with 3 examples Hypothesis may draw an all-zero x, where dW = x^T dout is 0 and no
-    # relative bug in it can show (a flake of the randomized dev profile, not of the budget)
-    x = (Float("x", ("n", "i"), domain=Domain(0.5, 2.0)),)
     for stage, cls in [("grad_x", AffineOffByTiny), ("grad_W", OffDW)]:
-        assert_caught(WIDE[4096], "float32", by=[stage], oracles=FRAMEWORKS, max_examples=3, inputs=x,
+        assert_caught(WIDE[4096], "float32", by=[stage], oracles=FRAMEWORKS, max_examples=3,
                       name=f"affine_inner4096_{stage}_off", make=lambda p, cls=cls: cls(p["W"], p["b"]))
