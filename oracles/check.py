@@ -19,7 +19,7 @@ from . import budget, records
 from .backends import RUNNERS, jax_is_warm, output_shape
 from .directional import run_directional
 from .comparison import Comparison
-from .judge import ExampleRun, Tally, check_error, decide, judge_example
+from .judge import ExampleRun, Tally, check_error, decide, judge_example, with_repro
 from .names import DIRECTIONAL, FRAMEWORKS, ORACLES, Stage, oracle_stages
 from .reference_run import hygiene, run_reference
 from .result import CheckResult, OracleMismatch, OracleNotRun
@@ -92,7 +92,7 @@ def evaluate_case(
         layer=spec.name, dtype=case.dtype, shapes=shapes, example=example, stages=stages, reference=reference,
         notes=notes, answers=answers, seconds={o: a.seconds for o, a in asked.items() if a is not None},
         tolerances=_in_force(spec, case.dtype, stages, asked, noise),
-        noise={s: budget.noise_summary(n) for s, n in noise.items()}, convention=convention, repro=case.repro))
+        noise={s: budget.noise_summary(n) for s, n in noise.items()}, convention=convention))
 
 
 def _in_force(spec: LayerSpec, dtype: str, stages, asked: dict, noise: dict) -> dict:
@@ -180,10 +180,11 @@ def run_check(
         error = _drive(spec, dtype, tuple(oracles), tally, strategy, max_examples, convention, runners)
     except Exception as e:  # the check itself could not run (OracleError, a Hypothesis error): say so in
         if record:          # the records too, so the report cannot show this layer as absent-but-passing
-            records.emit(tally.passing + [c for c, _ in tally.failures.values()] + [check_error(spec.name, dtype, e)])
+            records.emit(tally.passing + [c for c, _ in with_repro(tally.failures).values()] + [check_error(spec.name, dtype, e)])
         raise
     stages = spec.stages()
     pairs = [(o, s) for o in oracles for s in oracle_stages(o, stages)]
+    tally.failures = with_repro(tally.failures)  # the smallest failing examples' snippets, made once
     result = CheckResult(
         layer=spec.name, dtype=dtype, oracles=tuple(oracles), stages=stages,
         verdicts=decide(spec.name, dtype, pairs, tally, requested, error is not None, convention),

@@ -23,7 +23,7 @@ Outcomes and what pytest shows for them (oracles/pytest_plugin.py):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any, Callable
 
@@ -259,12 +259,13 @@ def decide(layer: str, dtype: str, pairs: list[tuple[str, str]], tally: Tally, r
     """The verdict of every (oracle, stage) of a check, and of each oracle's convention at a kink
     (key (oracle, "convention")). `stopped`: the run ended at a failure before drawing every example."""
     first = sorted(tally.failures)[0] if tally.failures else None
+    failures = with_repro(tally.failures)
     out = {}
     for oracle, stage in pairs:
         n = tally.counts.get((oracle, stage), 0)
         v = dict(layer=layer, dtype=dtype, oracle=oracle, stage=stage, examples=n, requested=requested)
-        if (oracle, stage) in tally.failures:
-            c, _ = tally.failures[(oracle, stage)]
+        if (oracle, stage) in failures:
+            c, _ = failures[(oracle, stage)]
             out[(oracle, stage)] = Verdict(outcome=Outcome.FAIL, failure=c, reason=(
                 f"failed after {tally.examples} example(s); this is the smallest failing example found."), **v)
         elif stopped and n < requested:
@@ -284,6 +285,13 @@ def decide(layer: str, dtype: str, pairs: list[tuple[str, str]], tally: Tally, r
             if oracle not in convention.agree:
                 out[(oracle, "convention")] = _convention_verdict(layer, dtype, oracle, convention, tally, requested, stopped)
     return out
+
+
+def with_repro(failures: dict) -> dict:
+    """(oracle, stage) -> (Comparison, Case) with each smallest failing comparison carrying its example's
+    repro snippet. Made once, when the check is decided: a snippet holds every array at full precision
+    (a megabyte at 4096-long inputs), too costly for each of the examples Hypothesis tries while shrinking."""
+    return {k: (c if c.repro else replace(c, repro=case.repro()), case) for k, (c, case) in failures.items()}
 
 
 def _too_few_conclusive(n: int, inconclusive: tuple | None) -> bool:
