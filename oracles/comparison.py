@@ -155,7 +155,9 @@ def measure(actual, expected, tol: Tol, dtype: str | None = None) -> Measurement
         return _failed(atol, tol, f"reference dtype {act.dtype} is not floating")
     problems = []
     if act.dtype != np.dtype(dtype) and act.size:
-        problems.append(f"dtype {act.dtype} != {dtype}")
+        same = np.allclose(act.astype(np.float64), exp.astype(np.float64), atol=atol, rtol=tol.rtol, equal_nan=True)
+        problems.append(f"dtype {act.dtype} != {dtype}" + (
+            f": the values agree, the layer returns {act.dtype} for {dtype} input" if same else ""))
     bad_ref = ~np.isfinite(act)
     if bad_ref.any() and not (~np.isfinite(exp) == bad_ref).all():
         problems.append(f"reference has {int(bad_ref.sum())} non-finite value(s) (NaN/Inf)")

@@ -75,7 +75,14 @@ def run_reference(spec: LayerSpec, case: Case, ct: np.ndarray) -> ReferenceRun:
     except Exception as e:
         run.note(stages, f"{'make()' if run.layer is None else 'forward'} raised {short_exc(e)}")
         return run
+    if isinstance(returned, (list, tuple, dict)):
+        run.note(stages, f"forward returned a {type(returned).__name__}, not an array: the harness checks one "
+                         "output per layer (return the array itself)")
+        return run
     run.values[FORWARD] = _copy(returned)
+    undeclared = _undeclared_params(spec, run.layer)
+    if undeclared:
+        run.note(stages, undeclared)
     if _changed(inputs, case.inputs):
         run.note([FORWARD], f"forward mutated its input(s) {_changed(inputs, case.inputs)} in place")
     dout = np.array(ct, copy=True)
@@ -88,6 +95,9 @@ def run_reference(spec: LayerSpec, case: Case, ct: np.ndarray) -> ReferenceRun:
     in_grads, problem = normalize_input_grads(spec, g)
     if problem:
         run.note([Stage.grad(n) for n in spec.diff_inputs], problem)
+    ignored = _ignored_gradients(spec, g)
+    if ignored:
+        run.note(grads or stages, ignored)
     run.values.update({Stage.grad(k): _copy(v) for k, v in in_grads.items()})
     for p in spec.params:
         value = getattr(run.layer, "d" + p, None)
@@ -96,6 +106,29 @@ def run_reference(spec: LayerSpec, case: Case, ct: np.ndarray) -> ReferenceRun:
         else:
             run.values[Stage.grad(p)] = _copy(value)
     return run
+
+
+def _undeclared_params(spec: LayerSpec, layer) -> str:
+    """The layer's own `param_names` against the spec's params: a parameter the spec does not list would
+    never have its gradient checked."""
+    declared = getattr(layer, "param_names", None)
+    if not isinstance(declared, (tuple, list)) or set(declared) == set(spec.params):
+        return ""
+    return (f"the layer declares param_names {tuple(declared)} but the check lists params {tuple(spec.params)}: "
+            f"{sorted(set(declared) ^ set(spec.params))} would not be checked (list every parameter in params)")
+
+
+def _ignored_gradients(spec: LayerSpec, g) -> str:
+    """backward returned one gradient per input, and one of them is for a float input declared diff=False:
+    that gradient would never be compared."""
+    g = tuple(g) if isinstance(g, (tuple, list)) else (g,)
+    if len(g) != len(spec.inputs) or len(g) == len(spec.diff_inputs):
+        return ""
+    names = [a.name for a, v in zip(spec.inputs, g) if a.kind == "float" and not a.diff and v is not None]
+    if not names:
+        return ""
+    return (f"backward returned a gradient for {names}, declared diff=False: it would never be compared "
+            "(declare the input differentiable, or return None for it)")
 
 
 def _backward_notes(run: ReferenceRun, spec, case, ct, dout, inputs, returned, grads) -> None:

@@ -145,3 +145,49 @@ def test_nothing_finite_is_never_agreement():
         for stage in ("forward", "grad_x"):
             assert result.outcome(oracle, stage) is Outcome.INCONCLUSIVE, result.message(oracle, stage)
             assert "conclusive on 0 of" in result.message(oracle, stage)
+
+
+def _affine_variant(name, cls, **kw):
+    return replace(REGISTRY["affine"], name=name, make=lambda p: cls(p["W"], p["b"]), **kw)
+
+
+def test_misleading_layers_get_a_finding_that_says_what_happened():
+    """Layers that used to fail with a confusing message, pass vacuously, or crash inside NumPy: each
+    fails with a note naming what is wrong."""
+    import reference as R
+    from oracles.spec import Float
+
+    class ReturnsList(R.Affine):
+        def forward(self, x):
+            return list(super().forward(x))
+
+    class ReturnsPair(R.Affine):
+        def forward(self, x):
+            return super().forward(x), {"cache": x}
+
+    class Float64Out(R.Affine):  # right values, wrong dtype
+        def forward(self, x):
+            return super().forward(x).astype(np.float64)
+
+    class DeclaresMoreParams(R.Affine):  # the check lists only W: b's gradient would go unchecked
+        param_names = ("W", "b")
+
+    class GradForDiffFalse(R.MulLayer):  # y declared diff=False, but backward returns its gradient
+        pass
+
+    cases_ = [
+        (_affine_variant("returns_list", ReturnsList), "float64", "forward", "returned a list, not an array"),
+        (_affine_variant("returns_pair", ReturnsPair), "float64", "forward", "returned a tuple, not an array"),
+        (_affine_variant("float64_out", Float64Out), "float32", "forward", "the values agree, the layer returns float64"),
+        (replace(REGISTRY["affine"], name="undeclared_b", params={"W": ("i", "o")},
+                 make=lambda p: DeclaresMoreParams(p["W"], np.zeros(p["W"].shape[1], p["W"].dtype)),
+                 fn=None, torch_fn=lambda x, W: x @ W, jax_fn=lambda x, W: x @ W),
+         "float64", "grad_W", "declares param_names ('W', 'b') but the check lists params ('W',)"),
+        (replace(REGISTRY["mul"], name="mul_y_not_diff", make=lambda p: GradForDiffFalse(), layouts=1,
+                 inputs=(Float("x", ("n", "m")), Float("y", ("n", "m"), diff=False))),
+         "float64", "grad_x", "gradient for ['y'], declared diff=False"),
+    ]
+    for spec, dtype, stage, text in cases_:
+        result = run_check(spec, dtype, ("torch",), max_examples=3, record=False)
+        assert result.stage_failed("torch", stage), (spec.name, result.message("torch", stage))
+        assert text in result.message("torch", stage), result.message("torch", stage)
