@@ -16,7 +16,6 @@ first example, not here.
 from __future__ import annotations
 
 import math
-import numbers
 
 from .names import DIRECTIONAL, DTYPES, ORACLES
 from .spec import Arg, Domain, LayerSpec, factors, size_names
