@@ -239,7 +239,9 @@ class Tally:
     last_failing: Any = None
 
     def add(self, case, comps: list[Comparison], new_example: bool = True) -> None:
-        self.examples += new_example
+        # examples drawn up to and including the first failure; the ones Hypothesis tries while shrinking
+        # it are not "examples" of the run ("failed after 103 examples" with max_examples=5 misled)
+        self.examples += new_example and not self.failures
         for c in comps:
             key = (c.oracle, c.stage)
             self.counts[key] = self.counts.get(key, 0) + 1

@@ -191,3 +191,10 @@ def test_misleading_layers_get_a_finding_that_says_what_happened():
         result = run_check(spec, dtype, ("torch",), max_examples=3, record=False)
         assert result.stage_failed("torch", stage), (spec.name, result.message("torch", stage))
         assert text in result.message("torch", stage), result.message("torch", stage)
+
+
+def test_shrink_steps_are_not_counted_as_examples():
+    spec, dtype, _ = BROKEN["affine_db_wrong_axis"]
+    result = run_check(spec, dtype, ("torch",), max_examples=5, record=False)
+    assert not result.passed and 1 <= result.examples <= 5
+    assert f"failed after {result.examples} example(s)" in result.message("torch", "grad_b")
