@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .names import FRAMEWORKS, Stage
+from .names import FRAMEWORKS
 from .spec import LayerSpec
 from .strategies import Case
 from .tolerances import Tol
@@ -53,10 +53,10 @@ def float32_noise(spec: LayerSpec, case: Case, ct: np.ndarray, answers: dict,
         t32 = None if any(k[0] == "torch" for k in answers) else run_torch(spec, case, ct)
     except Exception:
         return {}
-    stages = spec.stages()
-    found = {stage: ([_stage_value(t32, stage)] if t32 is not None else [])
-             + [answers.get((o, stage)) for o in frameworks if (o, stage) in answers] for stage in stages}
-    return measured_noise({stage: _stage_value(truth, stage) for stage in stages}, found)
+    truth, mine = truth.by_stage(), (t32.by_stage() if t32 is not None else {})
+    found = {stage: ([mine[stage]] if stage in mine else [])
+             + [answers[(o, stage)] for o in frameworks if (o, stage) in answers] for stage in truth}
+    return measured_noise(truth, found)
 
 
 def measured_noise(truth: dict, found: dict) -> dict:
@@ -78,10 +78,6 @@ def measured_noise(truth: dict, found: dict) -> dict:
         if np.isfinite(noise).all():
             out[key] = noise
     return out
-
-
-def _stage_value(outcome, stage: str):
-    return outcome.output if stage == "forward" else outcome.grads.get(Stage(stage).wrt)
 
 
 def widen(tol: Tol, noise) -> Tol:

@@ -42,8 +42,8 @@ from typing import Callable
 import numpy as np
 
 from .backends import Answer
-from .names import JOINT
-from .reference_run import normalize_input_grads
+from .names import JOINT, Stage
+from .reference_run import reference_pass
 from .spec import LayerSpec
 from .strategies import Case
 from .tolerances import Tol
@@ -192,14 +192,11 @@ def directional_check(spec: LayerSpec, case: Case, ct, reference_grads: dict, k:
 
 
 def reference_grads(spec: LayerSpec, case: Case, ct) -> dict[str, np.ndarray | None]:
-    """The reference layer's own gradients (forward then backward on copies), name -> array."""
+    """The reference layer's own gradients (forward then backward on copies), name -> array (None where
+    it gave none)."""
     layer = spec.make({k: np.array(v, copy=True) for k, v in case.params.items()}, **spec.config)
-    layer.forward(*[np.array(case.inputs[a.name], copy=True) for a in spec.inputs])
-    g = layer.backward(np.array(ct, copy=True))
-    in_grads, _ = normalize_input_grads(spec, g)
-    out = {n: in_grads.get(n) for n in spec.diff_inputs}
-    out.update({p: getattr(layer, "d" + p, None) for p in spec.params})
-    return out
+    vals = reference_pass(spec, layer, case.inputs, ct)
+    return {n: vals.get(Stage.grad(n)) for n in [*spec.diff_inputs, *spec.params]}
 
 
 @dataclass

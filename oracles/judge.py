@@ -136,7 +136,6 @@ class ExampleRun:
     tolerances: dict[tuple[str, str], Tol]
     noise: dict[str, float] = field(default_factory=dict)
     convention: Convention | None = None
-    repro: Callable[[], str] | str = ""
 
 
 def judge_example(run: ExampleRun) -> list[Comparison]:
@@ -163,7 +162,8 @@ def judge_example(run: ExampleRun) -> list[Comparison]:
             notes = list(run.notes.get(stage, ()))
             meta = dict(layer=run.layer, dtype=run.dtype, stage=str(stage), oracle=oracle, shapes=run.shapes,
                         example=run.example)
-            comps.append(_build(m, meta, notes, extra, run.repro, run.convention, run.seconds.get(oracle, 0.0)))
+            # no repro here: it is made once per failing pair when the check is decided (with_repro)
+            comps.append(_build(m, meta, notes, extra, "", run.convention, run.seconds.get(oracle, 0.0)))
     return comps
 
 

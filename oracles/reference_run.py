@@ -142,7 +142,7 @@ def _backward_notes(run: ReferenceRun, spec, case, ct, dout, inputs, returned, g
         run.note([FORWARD], "backward overwrote the output array that forward returned")
 
 
-def _pass(spec: LayerSpec, layer, inputs: dict, ct: np.ndarray) -> dict[str, object]:
+def reference_pass(spec: LayerSpec, layer, inputs: dict, ct: np.ndarray) -> dict[str, object]:
     """forward + backward of `layer` on copies of `inputs` and `ct`: every stage's value (copies)."""
     vals = {FORWARD: _copy(layer.forward(*[np.array(inputs[a.name], copy=True) for a in spec.inputs]))}
     in_grads, _ = normalize_input_grads(spec, layer.backward(np.array(ct, copy=True)))
@@ -185,13 +185,13 @@ def hygiene(spec: LayerSpec, case: Case, ct: np.ndarray, run: ReferenceRun) -> d
 
     notes: dict[str, str] = {}
     try:
-        for stage, d in _differences(spec, case.dtype, run.values, _pass(spec, fresh(), case.inputs, ct)).items():
+        for stage, d in _differences(spec, case.dtype, run.values, reference_pass(spec, fresh(), case.inputs, ct)).items():
             notes[stage] = (f"nondeterministic: a second identical call (fresh instance, same input and cotangent) "
                             f"gave a different {stage} (max difference {d:.3g})")
         x2 = _second_input(spec, case)
         ct2 = cotangent(np.shape(ct), case.dtype, (case.seed + 1) % 2**32)
-        reused = _pass(spec, run.layer, x2, ct2)
-        for stage, d in _differences(spec, case.dtype, _pass(spec, fresh(), x2, ct2), reused).items():
+        reused = reference_pass(spec, run.layer, x2, ct2)
+        for stage, d in _differences(spec, case.dtype, reference_pass(spec, fresh(), x2, ct2), reused).items():
             notes.setdefault(stage, f"stale state: the same instance used again on a second input gave a {stage} that differs "
                                     f"from a fresh instance's by {d:.3g} (state kept from the first call?)")
     except Exception as e:  # a layer that cannot be called twice is broken in its own way
