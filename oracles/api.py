@@ -1,7 +1,9 @@
 """Public API for researchers: check your own layer with the same path the built-in layers take."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from functools import partial
 from typing import Any, Callable, Sequence
 
@@ -13,7 +15,7 @@ from .options import OPTIONS, RunOptions
 from .result import CheckResult, OracleMismatch
 from .spec import Arg, Domain, Float, LayerSpec, Shape
 from .strategies import Case, cotangent
-from .validate import check_custom_name, validate_layer_args, validate_options, validate_spec
+from .validate import check_custom_name, check_limits, validate_layer_args, validate_options, validate_spec
 
 
 @dataclass
@@ -49,10 +51,12 @@ def check_layer(
     fn: Callable | None = None,
     torch_fn: Callable | None = None,
     jax_fn: Callable | None = None,
-    name: str = "custom",
+    name: str | None = None,
     dtypes: Sequence[str] | None = None,
     oracles: Sequence[str] | None = None,
     max_examples: int | None = None,
+    work_budget: int | None = None,
+    hang_guard: float | None = None,
     sizes: dict[str, tuple[int, ...]] | None = None,
     domain: Domain | None = None,
     config: dict[str, Any] | None = None,
@@ -69,6 +73,10 @@ def check_layer(
     `max_examples` default to `options` (the `oracle_options` fixture gives the pytest run's
     --oracle-dtypes / --oracle-oracles / --oracle-examples; without it, the plugin's options when it set
     them), else both dtypes, all three oracles and the Hypothesis profile's number of examples.
+    `work_budget` (forward calls of the layer per dtype; --oracle-work-budget) and `hang_guard` (seconds;
+    --oracle-hang-guard) bound each check (oracles/work.py): out of work, the stages not fully run are
+    not-run, never pass. Without `name`, the name is derived from where `make` is defined
+    (`custom_<file>_<line>`), so two layers checked without a name never merge into one report row.
 
     >>> import numpy as np
     >>> class Scale:                       # out = x * s, with a trainable s
@@ -81,19 +89,53 @@ def check_layer(
     >>> report.passed
     True
     """
+    name = default_name(make) if name is None else name
     validate_options(dtypes, oracles, max_examples, layer=name)  # as given (a string is not a tuple of names)
+    check_limits(work_budget, hang_guard, name)
     spec = layer_spec(make, inputs=inputs, params=params, fn=fn, torch_fn=torch_fn, jax_fn=jax_fn, name=name,
                       sizes=sizes, domain=domain, config=config, **spec_kw)
     report = LayerReport(name)
-    options = options or OPTIONS  # the pytest plugin's, when it set them; else everything
+    dtypes, oracles, kw = _with_options(options or OPTIONS, dtypes, oracles, max_examples, work_budget, hang_guard)
+    validate_options(dtypes, oracles, kw["max_examples"], layer=name)  # from `options` too: an empty set checks nothing
+    for dtype in dtypes:
+        report.results[dtype] = run_check(spec, dtype, oracles, record=record, **kw)
+    return report
+
+
+def _with_options(options: RunOptions, dtypes, oracles, max_examples, work_budget, hang_guard) -> tuple:
+    """check_layer's arguments, each one not given taken from `options` (the pytest plugin's, when it set
+    them; else everything and the defaults)."""
     dtypes = tuple(dtypes) if dtypes is not None else tuple(d for d in DTYPES if options.dtype_selected(d))
     oracles = tuple(oracles) if oracles is not None else tuple(o for o in ORACLES if options.oracle_selected(o))
-    if max_examples is None:
-        max_examples = options.max_examples
-    validate_options(dtypes, oracles, max_examples, layer=name)  # given or from `options`: an empty set would check nothing
-    for dtype in dtypes:
-        report.results[dtype] = run_check(spec, dtype, oracles, max_examples=max_examples, record=record)
-    return report
+    kw = dict(max_examples=options.max_examples if max_examples is None else max_examples,
+              work_budget=options.work_budget if work_budget is None else work_budget,
+              hang_guard=options.hang_guard if hang_guard is None else hang_guard)
+    return dtypes, oracles, kw
+
+
+_default_names: dict[str, list] = {}
+
+
+def default_name(make: Callable) -> str:
+    """`custom_<file>_<line>` of where `make` is defined (a class: `custom_<ClassName>`), with `_2`, `_3`
+    for other make functions defined at the same place in this process: two checks of different layers
+    never share a report row under one default name.
+
+    >>> class Scale: ...
+    >>> default_name(Scale)
+    'custom_Scale'
+    """
+    if isinstance(make, type):
+        base = f"custom_{make.__name__}"
+    else:
+        code = getattr(make, "__code__", None)
+        where = f"{Path(code.co_filename).stem}_{code.co_firstlineno}" if code else type(make).__name__
+        base = "custom_" + re.sub(r"\W", "_", where)
+    seen = _default_names.setdefault(base, [])
+    if not any(m is make for m in seen):
+        seen.append(make)
+    i = next(i for i, m in enumerate(seen) if m is make)
+    return base if i == 0 else f"{base}_{i + 1}"
 
 
 def layer_spec(

@@ -11,16 +11,19 @@ of the result they get back (`run_check(record=True)` does that for its caller, 
 from __future__ import annotations
 
 import itertools
+import os
 import time
+from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 
-from . import budget, records
+from . import budget, records, work
 from .backends import RUNNERS, jax_is_warm, output_shape
 from .directional import run_directional
 from .comparison import Comparison
 from .judge import ExampleRun, Tally, check_error, decide, judge_example, with_repro
 from .names import DIRECTIONAL, FRAMEWORKS, ORACLES, Stage, oracle_stages
+from .options import OPTIONS
 from .reference_run import hygiene, run_reference
 from .result import CheckResult, OracleMismatch, OracleNotRun
 from .spec import Convention, LayerSpec
@@ -106,19 +109,37 @@ def _in_force(spec: LayerSpec, dtype: str, stages, asked: dict, noise: dict) -> 
     return out
 
 
+def _storage_outside_pytest() -> None:
+    """Outside pytest, Hypothesis's own files (its cache of source constants; the example database is
+    off, see hypothesis_settings) go to the user's cache folder, not to `.hypothesis/` in whatever folder
+    a script runs from. HYPOTHESIS_STORAGE_DIRECTORY, when set, wins; under pytest nothing changes."""
+    if OPTIONS.pytest or os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
+        return
+    from hypothesis.configuration import set_hypothesis_home_dir
+
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    set_hypothesis_home_dir(cache / "gradient-oracles" / "hypothesis")
+
+
 def hypothesis_settings(max_examples: int | None = None) -> dict:
     """What every oracle check overrides in the active profile: no deadline (JAX compiles per new shape),
-    no multi-bug reporting (the first failure is shrunk to a minimal example), no too-slow health check."""
+    no multi-bug reporting (the first failure is shrunk to a minimal example), no too-slow health check.
+    Outside pytest no example database: Hypothesis would write a `.hypothesis/` folder into whatever
+    folder a script runs from (a failure prints its repro snippet instead); under pytest the profile's."""
     kw = dict(deadline=None, report_multiple_bugs=False, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    if not OPTIONS.pytest:
+        kw["database"] = None
     if max_examples is not None:
         kw["max_examples"] = max_examples
     return kw
 
 
-def _drive(spec, dtype, oracles, tally: Tally, strategy, max_examples, convention, runners) -> OracleMismatch | None:
+def _drive(spec, dtype, oracles, tally: Tally, strategy, max_examples, convention, runners,
+           meter: work.Meter) -> OracleMismatch | None:
     """Let Hypothesis draw examples until one fails (then shrink it) or the run is complete; return the
     failure, if any. While shrinking, and on layouts JAX is not asked on, JAX was skipped: it is asked
-    once on the minimal failing example, so its verdict on the failure is known (one compile)."""
+    once on the minimal failing example, so its verdict on the failure is known (one compile).
+    `meter` counts the layer's forward calls: work.Stop ends the run (out of budget, or the hang guard)."""
     counter = itertools.count()
     # at a kink a framework may differ on purpose: only PyTorch samples the float32 rounding there
     noise_from = ("torch",) if convention is not None else FRAMEWORKS
@@ -126,11 +147,13 @@ def _drive(spec, dtype, oracles, tally: Tally, strategy, max_examples, conventio
     @settings(settings.default, **hypothesis_settings(max_examples))
     @given(case=strategy)
     def check(case: Case) -> None:
+        meter.examples = tally.examples
         # once a failure is known Hypothesis is shrinking: stop paying JAX compiles for new shapes
         comps = evaluate_case(spec, case, oracles, next(counter), not tally.failures, noise_from, convention, runners)
         tally.add(case, comps)
         bad = [c for c in comps if c.failed]  # an inconclusive example does not stop the run
         if bad:
+            meter.failure_found()
             raise OracleMismatch("\n".join(c.message() for c in bad))
 
     try:
@@ -143,6 +166,24 @@ def _drive(spec, dtype, oracles, tally: Tally, strategy, max_examples, conventio
     return None
 
 
+def _metered_drive(spec, dtype, oracles, tally: Tally, strategy, max_examples, convention, runners,
+                   meter: work.Meter) -> OracleMismatch | None:
+    """_drive under the meter. Out of work: the run stops, what was compared stands (tally.stopped says
+    why). Out of time (the hang guard): CheckTimeout, unless a failure was already found (then only its
+    shrinking was cut short: the verdict stands)."""
+    try:
+        with work.metered(spec, meter):
+            return _drive(spec, dtype, oracles, tally, strategy, max_examples, convention, runners, meter)
+    except work.Stop as stop:
+        if stop.kind == "time" and not tally.failures:
+            raise work.CheckTimeout(str(stop)) from None
+        when = "while shrinking the failure" if tally.failures else f"after {tally.examples} example(s)"
+        tally.stopped = f"{stop} {when}" if stop.kind == "work" else f"hang guard hit {when}: {stop}"
+        if tally.failures:
+            return OracleMismatch("\n".join(c.message() for c, _ in tally.failures.values()))
+        return None
+
+
 def run_check(
     spec: LayerSpec,
     dtype: str,
@@ -153,6 +194,8 @@ def run_check(
     record: bool = True,
     convention: Convention | None = None,
     runners: dict | None = None,
+    work_budget: int | None = None,
+    hang_guard: float | None = None,
 ) -> CheckResult:
     """Draw examples with Hypothesis and compare the reference with every oracle on each.
 
@@ -167,17 +210,23 @@ def run_check(
 
     `runners`: oracle name -> function(spec, case, cotangent) -> Answer, for oracles asked differently
     than by default (e.g. the directional oracle with more directions).
+
+    `work_budget`: forward calls of the reference layer the check may make (default work.PER_EXAMPLE per example);
+    out of it, pairs without a full run are not-run ("N of M examples"). `hang_guard`: seconds after
+    which the check raises work.CheckTimeout (default work.DEFAULT_HANG_GUARD, or ORACLE_HANG_GUARD).
     """
-    validate_run(spec, dtype, oracles, max_examples, runners)  # a bad spec or option: one line, nothing drawn
+    validate_run(spec, dtype, oracles, max_examples, runners, work_budget, hang_guard)  # one line, nothing drawn
     if convention is not None:
         oracles = tuple(o for o in oracles if o != "numerical")
         strategy = strategy if strategy is not None else kink_cases(spec, convention, dtype)
     strategy = strategy if strategy is not None else cases(spec, dtype)
     requested = max_examples if max_examples is not None else settings.default.max_examples
+    _storage_outside_pytest()
     tally = Tally()
     t0 = time.perf_counter()
+    meter = work.Meter(spec.name, dtype, requested, work_budget, hang_guard)
     try:
-        error = _drive(spec, dtype, tuple(oracles), tally, strategy, max_examples, convention, runners)
+        error = _metered_drive(spec, dtype, tuple(oracles), tally, strategy, max_examples, convention, runners, meter)
     except Exception as e:  # the check itself could not run (OracleError, a Hypothesis error): say so in
         if record:          # the records too, so the report cannot show this layer as absent-but-passing
             records.emit(tally.passing + [c for c, _ in with_repro(tally.failures).values()] + [check_error(spec.name, dtype, e)])
@@ -190,7 +239,7 @@ def run_check(
         verdicts=decide(spec.name, dtype, pairs, tally, requested, error is not None, convention),
         examples=tally.examples, requested=requested, counts=tally.counts, comparisons=tally.passing,
         failures=tally.failures, differences=tally.differences, error=error, seconds=time.perf_counter() - t0,
-        convention=convention, last_failing=tally.last_failing)
+        convention=convention, last_failing=tally.last_failing, calls=meter.calls)
     if record:
         records.emit(result.records())
     return result

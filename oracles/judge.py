@@ -211,6 +211,7 @@ class Verdict:
     examples: int = 0
     requested: int = 0
     failure: Comparison | None = None
+    budget_spent: bool = False  # not-run because the work budget ran out: a failed test, not a skip
 
     @property
     def passed(self) -> bool:
@@ -237,6 +238,7 @@ class Tally:
     passing: list = field(default_factory=list)  # every comparison that did not fail (pass or inconclusive)
     examples: int = 0
     last_failing: Any = None
+    stopped: str = ""  # why the run ended early without a failure to stop at (the work budget), else ""
 
     def add(self, case, comps: list[Comparison], new_example: bool = True) -> None:
         # examples drawn up to and including the first failure; the ones Hypothesis tries while shrinking
@@ -268,8 +270,13 @@ def decide(layer: str, dtype: str, pairs: list[tuple[str, str]], tally: Tally, r
         v = dict(layer=layer, dtype=dtype, oracle=oracle, stage=stage, examples=n, requested=requested)
         if (oracle, stage) in failures:
             c, _ = failures[(oracle, stage)]
+            cut = f" (shrinking cut short: {tally.stopped})" if tally.stopped else ""
             out[(oracle, stage)] = Verdict(outcome=Outcome.FAIL, failure=c, reason=(
-                f"failed after {tally.examples} example(s); this is the smallest failing example found."), **v)
+                f"failed after {tally.examples} example(s); this is the smallest failing example found{cut}."), **v)
+        elif tally.stopped and not stopped and n < requested:
+            out[(oracle, stage)] = Verdict(outcome=Outcome.NOT_RUN, budget_spent=True, reason=(
+                f"{n} of {requested} examples: {tally.stopped}; a check that did not finish never passes "
+                "(raise work_budget= / --oracle-work-budget, or check smaller shapes)"), **v)
         elif stopped and n < requested:
             out[(oracle, stage)] = Verdict(outcome=Outcome.NOT_RUN, reason=(
                 f"{n} of {requested} examples: agreed on those, but the run stopped at the first failure "

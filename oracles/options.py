@@ -1,5 +1,6 @@
 """Run-wide choices set by the pytest plugin's command-line options (or by hand): which oracles, which
-dtypes, how many examples. `None` means "everything" / "the Hypothesis profile's number"."""
+dtypes, how many examples, the work budget and hang guard of each check. `None` means "everything" /
+"the Hypothesis profile's number" / "the default"."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -12,6 +13,9 @@ class RunOptions:
     oracles: tuple[str, ...] | None = None
     dtypes: tuple[str, ...] | None = None
     max_examples: int | None = None
+    work_budget: int | None = None  # forward calls per check (None: oracles/work.py's default)
+    hang_guard: float | None = None  # seconds per check before it is taken to hang (None: the default)
+    pytest: bool = False  # set by the pytest plugin: outside pytest no Hypothesis database is written
 
     def oracle_selected(self, oracle: str) -> bool:
         return self.oracles is None or oracle in self.oracles

@@ -31,30 +31,81 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help="comma-separated dtypes to check: float64,float32 (default: both)")
     g.addoption("--oracle-examples", type=int, default=None,
                 help="examples per layer and dtype (default: the Hypothesis profile's max_examples)")
+    g.addoption("--oracle-work-budget", type=int, default=None,
+                help="forward calls of the layer one check may make; out of it, unfinished stages are "
+                     "not-run, a failed test (default: 5000 per example)")
+    g.addoption("--oracle-hang-guard", type=float, default=None,
+                help="seconds after which a check is taken to hang and raises (default: 300, or ORACLE_HANG_GUARD)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "oracle: a gradient check against the PyTorch, JAX and numerical oracles")
     from .names import DTYPES, ORACLES
     from .options import OPTIONS, parse_list
-    from .validate import check_examples
+    from .validate import check_examples, check_limits
 
+    budget, guard = config.getoption("oracle_work_budget"), config.getoption("oracle_hang_guard")
     try:  # the same checks as check_layer's arguments (oracles/validate.py)
         oracles = parse_list(config.getoption("oracle_oracles"), ORACLES, "oracle(s)", "--oracle-oracles")
         dtypes = parse_list(config.getoption("oracle_dtypes"), DTYPES, "dtype(s)", "--oracle-dtypes")
         check_examples(config.getoption("oracle_examples"), "--oracle-examples")
+        check_limits(budget, guard, names=("--oracle-work-budget", "--oracle-hang-guard"))
+        directory = None if config.getoption("oracle_no_records") else Path(config.getoption("oracle_records"))
+        if directory is not None:
+            records.check_directory(directory, "--oracle-records")
     except (ValueError, TypeError) as e:
         raise pytest.UsageError(str(e)) from None
     OPTIONS.oracles, OPTIONS.dtypes, OPTIONS.max_examples = oracles, dtypes, config.getoption("oracle_examples")
-    if config.getoption("oracle_no_records"):
+    OPTIONS.work_budget, OPTIONS.hang_guard, OPTIONS.pytest = budget, guard, True
+    _progress_to_terminal(config)
+    if directory is None:
         return
-    directory = Path(config.getoption("oracle_records"))
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     if worker is None:
         # the controller names the run; xdist workers inherit the variable when they are spawned
         os.environ["ORACLE_RUN_ID"] = records.new_run_id()
     records.start(directory, os.environ.get("ORACLE_RUN_ID", records.new_run_id()), worker or "main", lazy=True)
     config._oracle_records_dir = directory
+
+
+def _progress_to_terminal(config: pytest.Config) -> None:
+    """Progress lines of long checks (oracles/work.py) go to the terminal, past the output capture."""
+    from . import work
+
+    def say(line: str) -> None:
+        tr = config.pluginmanager.get_plugin("terminalreporter")
+        capman = config.pluginmanager.get_plugin("capturemanager")
+        if tr is None or capman is None:
+            return work._stderr(line)
+        with capman.global_and_fixture_disabled():
+            tr.write_line(line)
+
+    work.set_progress(say)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    from . import work
+
+    work.set_progress(None)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """The checks this run plans (layer, dtype, oracle), from the collected oracle tests' parameters, go
+    into the records header: the report shows a planned check that left no record as not-run."""
+    if getattr(session.config, "_oracle_records_dir", None) is None:
+        return
+    planned = sorted({p for item in session.items if item.get_closest_marker("oracle") for p in _planned(item)})
+    if planned:
+        records.plan(planned)
+
+
+def _planned(item) -> list[tuple[str, str, str]]:
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    dtype, oracle = params.get("dtype"), params.get("oracle")
+    layer = getattr(params.get("spec"), "name", None) or (f"network_{params['family']}" if "family" in params else None)
+    if not all(isinstance(v, str) for v in (layer, dtype, oracle)):
+        return []
+    return [(layer, dtype, oracle)]
 
 
 @pytest.hookimpl(wrapper=True)
@@ -102,7 +153,8 @@ def oracle_check():
         key = (spec, dtype, convention)
         if key not in cache:
             chosen = tuple(o for o in ORACLES if OPTIONS.oracle_selected(o))
-            cache[key] = run_check(spec, dtype, chosen, max_examples=OPTIONS.max_examples, convention=convention)
+            cache[key] = run_check(spec, dtype, chosen, max_examples=OPTIONS.max_examples, convention=convention,
+                                   work_budget=OPTIONS.work_budget, hang_guard=OPTIONS.hang_guard)
         return cache[key]
 
     return get

@@ -28,6 +28,7 @@ class ReferenceRun:
     values: dict[str, object] = field(default_factory=dict)
     notes: dict[str, list[str]] = field(default_factory=dict)
     layer: object = None
+    given: dict[str, object] = field(default_factory=dict)  # the arrays handed to the layer (inputs, "dout")
 
     @property
     def broken(self) -> bool:
@@ -39,7 +40,10 @@ class ReferenceRun:
 
 
 def short_exc(e: BaseException) -> str:
-    tb = "".join(traceback.format_exception(type(e), e, e.__traceback__, limit=-3))
+    # the innermost frames, less the harness's own forward counter (oracles/work.py)
+    frames = [f for f in traceback.extract_tb(e.__traceback__) if not f.filename.endswith(("oracles/work.py", "oracles\\work.py"))]
+    tb = "".join(["Traceback (most recent call last):\n", *traceback.format_list(frames[-3:]),
+                  *traceback.format_exception_only(type(e), e)])
     return f"{type(e).__name__}: {e}\n  layer traceback (innermost frames):\n    " + tb.strip().replace("\n", "\n    ")
 
 
@@ -86,6 +90,7 @@ def run_reference(spec: LayerSpec, case: Case, ct: np.ndarray) -> ReferenceRun:
     if _changed(inputs, case.inputs):
         run.note([FORWARD], f"forward mutated its input(s) {_changed(inputs, case.inputs)} in place")
     dout = np.array(ct, copy=True)
+    run.given = {**inputs, "dout": dout}
     try:
         g = run.layer.backward(dout)
     except Exception as e:
@@ -178,6 +183,17 @@ def _second_input(spec: LayerSpec, case: Case) -> dict[str, np.ndarray]:
     return out
 
 
+def _mutated_later(run: ReferenceRun, case: Case, ct: np.ndarray) -> str:
+    """The arrays handed to the first call, checked after the layer's next call: a layer that keeps a
+    reference to its input (or dout) and writes into it later corrupts its caller's arrays."""
+    original = {**case.inputs, "dout": ct}
+    changed = [k for k, v in run.given.items() if not np.array_equal(v, original[k], equal_nan=True)]
+    if not changed:
+        return ""
+    return (f"the layer kept a reference to {changed} from the first call and changed it in place on the next "
+            "call (its caller's arrays change under it; keep a copy instead)")
+
+
 def hygiene(spec: LayerSpec, case: Case, ct: np.ndarray, run: ReferenceRun) -> dict[str, str]:
     """stage -> what the nondeterminism and stale-state checks found (see the module docstring)."""
     def fresh():
@@ -191,6 +207,9 @@ def hygiene(spec: LayerSpec, case: Case, ct: np.ndarray, run: ReferenceRun) -> d
         x2 = _second_input(spec, case)
         ct2 = cotangent(np.shape(ct), case.dtype, (case.seed + 1) % 2**32)
         reused = reference_pass(spec, run.layer, x2, ct2)
+        kept = _mutated_later(run, case, ct)
+        if kept:
+            notes[FORWARD] = kept
         for stage, d in _differences(spec, case.dtype, reference_pass(spec, fresh(), x2, ct2), reused).items():
             notes.setdefault(stage, f"stale state: the same instance used again on a second input gave a {stage} that differs "
                                     f"from a fresh instance's by {d:.3g} (state kept from the first call?)")

@@ -46,6 +46,7 @@ class CheckResult:
     seconds: float = 0.0
     convention: Convention | None = None
     last_failing: Case | None = None  # after shrinking, the minimal failing example
+    calls: int = 0  # forward calls of the reference layer the check made (its work, oracles/work.py)
 
     def pairs(self) -> list[tuple[str, str]]:
         return [(o, s) for o in self.oracles for s in oracle_stages(o, self.stages)]
@@ -105,8 +106,9 @@ class CheckResult:
 def _enforce(verdicts: list[Verdict]) -> None:
     """Raise for what did not pass: OracleMismatch when anything failed or was inconclusive (the
     messages of all of them), else OracleNotRun for what was not run."""
-    bad = [v for v in verdicts if v.outcome in (Outcome.FAIL, Outcome.INCONCLUSIVE)]
-    skipped = [v for v in verdicts if v.outcome is Outcome.NOT_RUN]
+    # out of budget is a failed test: only a stage left out because another failed is a skip
+    bad = [v for v in verdicts if v.outcome in (Outcome.FAIL, Outcome.INCONCLUSIVE) or v.budget_spent]
+    skipped = [v for v in verdicts if v.outcome is Outcome.NOT_RUN and not v.budget_spent]
     if bad:
         raise OracleMismatch("\n\n".join(v.message() for v in bad + skipped))
     if skipped:

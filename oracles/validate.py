@@ -70,14 +70,33 @@ def validate_options(dtypes, oracles, max_examples, *, layer: str | None = None,
     check_examples(max_examples, f"{_at(layer)}max_examples")
 
 
-def validate_run(spec: LayerSpec, dtype: str, oracles, max_examples, runners=None) -> None:
-    """run_check's arguments: the spec, one dtype, the oracles, the number of examples."""
+def check_limits(work_budget, hang_guard, layer: str | None = None, *,
+                 names: tuple[str, str] = ("work_budget", "hang_guard")) -> None:
+    """work_budget: None or an int >= 1 (forward calls); hang_guard: None or a number of seconds > 0.
+    `names`: how the message calls them (the plugin's option names)."""
+    at, (wb, hg) = _at(layer), names
+    if work_budget is not None:
+        if isinstance(work_budget, bool) or not isinstance(work_budget, int):
+            raise TypeError(f"{at}{wb}={work_budget!r}: give an int >= 1 (forward calls of the layer)")
+        if work_budget < 1:
+            raise ValueError(f"{at}{wb}={work_budget}: give an int >= 1; with no work nothing is checked")
+    if hang_guard is not None:
+        if isinstance(hang_guard, bool) or not isinstance(hang_guard, (int, float)):
+            raise TypeError(f"{at}{hg}={hang_guard!r}: give a number of seconds > 0")
+        if not hang_guard > 0:
+            raise ValueError(f"{at}{hg}={hang_guard}: give a number of seconds > 0")
+
+
+def validate_run(spec: LayerSpec, dtype: str, oracles, max_examples, runners=None, work_budget=None,
+                 hang_guard=None) -> None:
+    """run_check's arguments: the spec, one dtype, the oracles, the number of examples, the limits."""
     if not isinstance(spec, LayerSpec):
         raise TypeError(f"run_check: spec={spec!r}: give a LayerSpec (e.g. oracles.REGISTRY['relu'] or layer_spec(...))")
     validate_spec(spec)
     if not isinstance(dtype, str):
         raise TypeError(f"{spec.name}: dtype={dtype!r}: give one dtype, one of {', '.join(DTYPES)}")
     validate_options((dtype,), oracles, max_examples, layer=spec.name, runners=runners)
+    check_limits(work_budget, hang_guard, spec.name)
 
 
 # --- the spec -----------------------------------------------------------------------------------------------
