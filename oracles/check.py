@@ -21,7 +21,7 @@ from . import budget, records, work
 from .backends import RUNNERS, jax_is_warm, output_shape
 from .directional import run_directional
 from .comparison import Comparison
-from .judge import ExampleRun, Tally, check_error, decide, judge_example, with_repro
+from .judge import ExampleRun, Outcome, Tally, check_error, decide, judge_example, with_repro
 from .names import DIRECTIONAL, FRAMEWORKS, ORACLES, Stage, oracle_stages
 from .options import OPTIONS
 from .reference_run import hygiene, run_reference
@@ -240,8 +240,9 @@ def run_check(
         examples=tally.examples, requested=requested, counts=tally.counts, comparisons=tally.passing,
         failures=tally.failures, differences=tally.differences, error=error, seconds=time.perf_counter() - t0,
         convention=convention, last_failing=tally.last_failing, calls=meter.calls)
-    if record:
-        records.emit(result.records())
+    if record:  # with the verdicts no comparison shows: not-run and inconclusive pairs
+        unfinished = [v for v in result.verdicts.values() if v.outcome in (Outcome.NOT_RUN, Outcome.INCONCLUSIVE)]
+        records.emit(result.records() + unfinished)
     return result
 
 

@@ -217,6 +217,12 @@ class Verdict:
     def passed(self) -> bool:
         return self.outcome is Outcome.PASS
 
+    def to_json(self) -> dict:
+        """A verdict line of the records (names.VERDICT_FIELDS): how the report learns of a pair that was
+        not run or was inconclusive, which may have no comparison of its own."""
+        return {"kind": "verdict", "layer": self.layer, "dtype": self.dtype, "stage": self.stage, "oracle": self.oracle,
+                "outcome": str(self.outcome), "reason": self.reason, "examples": self.examples, "requested": self.requested}
+
     def message(self) -> str:
         """Starts with the outcome's name (FAIL, INCONCLUSIVE, NOT-RUN, PASS), then what and why."""
         head = f"{str(self.outcome).upper()}: "

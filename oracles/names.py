@@ -23,6 +23,17 @@ FRAMEWORKS: tuple[str, ...] = ("torch", "jax")
 DTYPES: tuple[str, ...] = ("float64", "float32")
 #: First line of every records file (oracles/records.py writes it, reports/ checks it).
 RECORDS_SCHEMA = "oracle-records/1"
+#: The outcomes of a comparison or a verdict (oracles/judge.py's Outcome).
+OUTCOMES: tuple[str, ...] = ("pass", "fail", "inconclusive", "not-run", "error")
+#: What every comparison line of a records file holds, and its JSON type ("number": an int or a float,
+#: non-finite ones written "inf"/"-inf"/"nan"); besides, "outcome" (one of OUTCOMES) or, in records
+#: written before it existed, "passed" (a bool). A verdict line ({"kind": "verdict"}) holds
+#: VERDICT_FIELDS: a check's not-run or inconclusive (oracle, stage), which has no comparison of its own.
+RECORD_FIELDS: dict[str, str] = {"layer": "string", "dtype": "string", "stage": "string", "oracle": "string",
+                                 "max_abs": "number", "max_rel": "number", "atol": "number", "rtol": "number",
+                                 "headroom": "number"}
+VERDICT_FIELDS: dict[str, str] = {"layer": "string", "dtype": "string", "stage": "string", "oracle": "string",
+                                  "outcome": "string", "reason": "string"}
 
 _GRAD = "grad_"
 

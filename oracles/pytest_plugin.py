@@ -100,10 +100,16 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 
 def _planned(item) -> list[tuple[str, str, str]]:
+    """(layer, dtype, oracle) of an oracle test parametrized like the gate's (spec or family, dtype, oracle);
+    none for a test left out by --oracle-dtypes / --oracle-oracles (it is skipped, not planned)."""
+    from .options import OPTIONS
+
     params = getattr(getattr(item, "callspec", None), "params", {})
     dtype, oracle = params.get("dtype"), params.get("oracle")
     layer = getattr(params.get("spec"), "name", None) or (f"network_{params['family']}" if "family" in params else None)
     if not all(isinstance(v, str) for v in (layer, dtype, oracle)):
+        return []
+    if not (OPTIONS.dtype_selected(dtype) and OPTIONS.oracle_selected(oracle)):
         return []
     return [(layer, dtype, oracle)]
 

@@ -1,20 +1,22 @@
-"""python -m reports [RECORDS] [-o OUT] [--baseline SUMMARY.json]
+"""python -m reports [RECORDS] [-o OUT] [--baseline SUMMARY.json] [--allow-inconclusive] [--allow-not-run]
 
 Reads the records of the latest `pytest -m oracle` run (default build/oracle/records), writes report.md,
 report.html and summary.json into OUT (default build/oracle/report), prints their paths and a one-line verdict.
+Exit status: 0 everything planned passed; 1 a failure, a regression against the baseline, an inconclusive
+or a not-run check (planned checks that left no record count as not-run; --allow-inconclusive and
+--allow-not-run accept those two); 2 unusable records or baseline (one line naming the file and line).
 """
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
-from .aggregate import compare_with_baseline, summarize
+from .aggregate import SUMMARY_SCHEMA, compare_with_baseline, overall, summarize
 from .html import render as render_html
 from .jsonout import render as render_json
 from .markdown import render as render_markdown  # (the package's `markdown` attribute is this function)
-from .records_io import RecordsError, load
+from .records_io import RecordsError, load_baseline, load_run
 
 
 def write(summary: dict, out_dir: Path, regressions: list[str] | None = None, warnings: list[str] | None = None,
@@ -29,41 +31,39 @@ def write(summary: dict, out_dir: Path, regressions: list[str] | None = None, wa
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; exit status 0 all passed, 1 failures or regressions, 2 unusable records or baseline."""
+    """Run the CLI; exit status as in the module docstring."""
     ap = argparse.ArgumentParser(prog="python -m reports", description=__doc__.splitlines()[0])
     ap.add_argument("records", nargs="?", default="build/oracle/records", help="records file or folder")
     ap.add_argument("-o", "--out", default="build/oracle/report", help="output folder")
     ap.add_argument("--baseline", help="an earlier summary.json to compare with")
+    ap.add_argument("--allow-inconclusive", action="store_true", help="exit 0 although a check was inconclusive")
+    ap.add_argument("--allow-not-run", action="store_true", help="exit 0 although a planned check did not run")
     args = ap.parse_args(argv)
     try:
-        rows, warnings = load(args.records)
+        run = load_run(args.records)
+        baseline = load_baseline(args.baseline, SUMMARY_SCHEMA) if args.baseline else None
     except RecordsError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    for w in warnings:
+    for w in run.warnings:
         print(f"warning: {w}", file=sys.stderr)
-    summary = summarize(rows)
-    try:
-        regressions = _regressions(summary, args.baseline)
-    except (OSError, json.JSONDecodeError) as e:
-        print(f"error: baseline {args.baseline}: {e}", file=sys.stderr)
-        return 2
-    paths = write(summary, Path(args.out), regressions, warnings, rows)
+    summary = summarize(run.rows, run.verdicts, run.planned)
+    regressions = None if baseline is None else compare_with_baseline(summary, baseline)
+    paths = write(summary, Path(args.out), regressions, run.warnings, run.rows)
     _print_verdict(summary, regressions)
     print(f"report: {paths['md']}\nreport (HTML, self-contained): {paths['html']}\nsummary: {paths['json']}")
-    return 1 if (summary["totals"]["failed"] or regressions) else 0
-
-
-def _regressions(summary: dict, baseline: str | None) -> list[str] | None:
-    """Regressions against the baseline summary.json, None without one (OSError, JSONDecodeError: unreadable)."""
-    if not baseline:
-        return None
-    return compare_with_baseline(summary, json.loads(Path(baseline).read_text()))
+    status = overall(summary, regressions)
+    allowed = {"pass"} | ({"inconclusive"} if args.allow_inconclusive else set()) | ({"not-run"} if args.allow_not_run else set())
+    if status == "inconclusive" and args.allow_inconclusive and summary["totals"]["not_run"]:
+        status = "not-run"  # both kinds present: the other must be allowed too
+    return 0 if status in allowed else 1
 
 
 def _print_verdict(summary: dict, regressions: list[str] | None) -> None:
     t = summary["totals"]
-    verdict = "PASS" if t["failed"] == 0 else f"FAIL: {t['failed']} failed comparison(s)"
+    verdict = {"pass": "PASS", "fail": f"FAIL: {t['failed']} failed comparison(s)",
+               "inconclusive": f"INCONCLUSIVE: {t['inconclusive']} check(s) could not decide",
+               "not-run": f"NOT-RUN: {t['not_run']} planned check(s) did not run"}[overall(summary)]
     print(f"{verdict}: {t['comparisons']} comparisons, {t['layers']} layers, dtypes {', '.join(t['dtypes'])}, oracles {', '.join(t['oracles'])}")
     if summary["rows"]:
         worst = min(summary["rows"], key=lambda r: r["min_headroom"])
@@ -72,6 +72,8 @@ def _print_verdict(summary: dict, regressions: list[str] | None) -> None:
         print(f"{len(regressions)} regression(s) against the baseline:")
         for r in regressions:
             print(f"  {r}")
+    for u in summary["unfinished"][:20]:
+        print(f"  {u['outcome'].upper()}: {u['layer']} [{u['dtype']}] {u['stage']} vs {u['oracle']}: {u['reason']}")
 
 
 if __name__ == "__main__":

@@ -39,16 +39,19 @@ def is_difference(row: dict) -> bool:
     return bool(row.get("convention")) and bool((row.get("extra") or {}).get("differs"))
 
 
-def summarize(rows: list[dict]) -> dict:
+def summarize(rows: list[dict], verdicts: list[dict] | None = None, planned=None) -> dict:
     """Aggregate comparison rows. For each (layer, dtype, oracle): count, failures, worst errors, the
     tolerance in force, the smallest headroom, and the recommended tolerance (the one in force scaled
-    by that headroom: the tightest scaling that every observed comparison would still pass)."""
+    by that headroom: the tightest scaling that every observed comparison would still pass).
+    `verdicts` (records' verdict lines) and `planned` ((layer, dtype, oracle) the run planned) give
+    "unfinished": the not-run and inconclusive pairs, planned checks that left no record among them."""
     # A documented convention difference at a kink is expected, not an error: it goes to its own list
     # and stays out of the error table, whose worst errors and headrooms are about real comparisons.
     differences = [r for r in rows if is_difference(r)]
     compared = [r for r in rows if not is_difference(r)]
     table = [_table_row(key, rs) for key, rs in sorted(_group(compared, "layer", "dtype", "oracle").items())]
     failures = [{k: r.get(k) for k in FAILURE_FIELDS} for r in compared if outcome_of(r) == "fail"]
+    unfinished = _unfinished(rows, verdicts or [], planned or ())
     return {
         "schema": SUMMARY_SCHEMA,
         "totals": {
@@ -58,7 +61,10 @@ def summarize(rows: list[dict]) -> dict:
             "layers": len({r["layer"] for r in compared}),
             "dtypes": sorted({r["dtype"] for r in compared}),
             "oracles": sorted({r["oracle"] for r in compared}),
+            "not_run": sum(u["outcome"] == "not-run" for u in unfinished),
+            "inconclusive": sum(u["outcome"] == "inconclusive" for u in unfinished),
         },
+        "unfinished": unfinished,
         "rows": table,
         "failures": failures,
         "conventions": _conventions(differences),
@@ -66,6 +72,30 @@ def summarize(rows: list[dict]) -> dict:
         "networks": network_norms(compared),
         "slowest": _slowest(table),
     }
+
+
+def _unfinished(rows: list[dict], verdicts: list[dict], planned) -> list[dict]:
+    """Not-run and inconclusive (oracle, stage) pairs from the verdict lines, and each planned
+    (layer, dtype, oracle) with neither a comparison nor a verdict: not-run (it crashed, or the run was
+    cut short, before it recorded anything)."""
+    fields = ("layer", "dtype", "oracle", "stage", "outcome", "reason")
+    out = [{k: v.get(k) for k in fields} for v in verdicts if v.get("outcome") in ("not-run", "inconclusive")]
+    seen = {(r["layer"], r["dtype"], r["oracle"]) for r in [*rows, *verdicts]}
+    out += [{"layer": l, "dtype": d, "oracle": o, "stage": "-", "outcome": "not-run",
+             "reason": "planned for this run, but left no record (the check crashed or the run was cut short)"}
+            for l, d, o in sorted(set(map(tuple, planned)) - seen)]
+    return out
+
+
+def overall(summary: dict, regressions: list[str] | None = None) -> str:
+    """The run's outcome: "fail" (a failed comparison or a regression), else "inconclusive", else
+    "not-run", else "pass"."""
+    t = summary["totals"]
+    if t["failed"] or regressions:
+        return "fail"
+    if t.get("inconclusive"):
+        return "inconclusive"
+    return "not-run" if t.get("not_run") else "pass"
 
 
 def _group(rows: list[dict], *fields: str) -> dict[tuple, list[dict]]:
@@ -156,8 +186,10 @@ def _finite_norms(row: dict) -> dict[str, float]:
 
 
 def compare_with_baseline(summary: dict, baseline: dict, factor: float = 10.0) -> list[str]:
-    """Regressions against an earlier summary: worst error grown more than `factor`x, or newly failing."""
+    """Regressions against an earlier summary: worst error grown more than `factor`x, newly failing, or
+    present in the baseline and missing now."""
     old = {(r["layer"], r["dtype"], r["oracle"]): restore_non_finite(r) for r in baseline.get("rows", [])}
+    now = {(r["layer"], r["dtype"], r["oracle"]) for r in summary["rows"]}
     out = []
     for r in summary["rows"]:
         key = (r["layer"], r["dtype"], r["oracle"])
@@ -165,6 +197,7 @@ def compare_with_baseline(summary: dict, baseline: dict, factor: float = 10.0) -
             found = _regression(r, old[key], factor)
             if found:
                 out.append(f"{'/'.join(key)}: {found}")
+    out += [f"{'/'.join(key)}: in the baseline, missing now (no comparison in this run)" for key in sorted(set(old) - now)]
     return out
 
 

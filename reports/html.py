@@ -9,7 +9,7 @@ import math
 from collections import defaultdict
 from html import escape
 
-from .aggregate import AGENTS, is_difference, outcome_of, table_grid
+from .aggregate import AGENTS, is_difference, outcome_of, overall, table_grid
 from .formatting import fmt
 
 ORACLE_COLORS = {"torch": "#d9480f", "jax": "#1971c2", "numerical": "#2f9e44"}
@@ -177,17 +177,30 @@ def render(summary: dict, rows: list[dict], regressions: list[str] | None = None
              + "<figcaption>Smallest headroom per layer, dtype and oracle (log scale). The line is the pass mark (1); red bars failed.</figcaption></figure>")
     h.append("<h2>Oracle agreement</h2><p>Worst max |a - b| over all examples and stages, per pair.</p>" + agreement_tables(summary))
     h.append("<h2>Gradient norms per layer (networks)</h2>" + network_chart(summary.get("networks") or []))
-    h += _failures(summary) + _conventions(summary) + _slowest(summary)
+    h += _unfinished(summary) + _failures(summary) + _conventions(summary) + _slowest(summary)
     if regressions is not None:
         h.append("<h2>Against the baseline</h2>" + ("<ul>" + "".join(f"<li>{esc(r)}</li>" for r in regressions) + "</ul>" if regressions else "<p>No regressions.</p>"))
     h.append("</body></html>")
     return "\n".join(h)
 
 
+def _unfinished(summary: dict) -> list[str]:
+    """Checks that did not decide: not-run (out of budget, or planned and left no record) and inconclusive."""
+    rows = summary.get("unfinished") or []
+    if not rows:
+        return []
+    return ["<h2>Not run or inconclusive</h2><table><tr><th>layer</th><th>dtype</th><th>stage</th><th>oracle</th>"
+            "<th>outcome</th><th>why</th></tr>" + "".join(
+                "<tr>" + "".join(f"<td>{esc(str(u[k]))}</td>" for k in ("layer", "dtype", "stage", "oracle", "outcome", "reason"))
+                + "</tr>" for u in rows) + "</table>"]
+
+
 def _header(summary: dict, regressions: list[str] | None, warnings: list[str] | None) -> list[str]:
     t = summary["totals"]
-    ok = t["failed"] == 0 and not regressions
+    ok = overall(summary, regressions) == "pass"
     status = "PASS" if t["failed"] == 0 else f"FAIL ({t['failed']} failed comparison(s))"
+    if status == "PASS" and overall(summary) != "pass":
+        status = f"{overall(summary).upper()} ({t['inconclusive']} inconclusive, {t['not_run']} not run)"
     h = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Gradient oracle report</title><style>{CSS}</style></head><body>",
          "<h1>Gradient oracle report</h1>",
          f"<p class='{'pass' if ok else 'bad'}'><b>{esc(status)}</b>: {t['comparisons']} comparisons over {t['layers']} layer(s); "

@@ -1,7 +1,7 @@
 """report.md: the summary as Markdown, small enough for a CI job summary (well under 1 MiB)."""
 from __future__ import annotations
 
-from .aggregate import table_grid
+from .aggregate import overall, table_grid
 from .formatting import fmt
 
 MD_LIMIT = 1 << 20  # a CI job summary must stay well under 1 MiB
@@ -11,7 +11,7 @@ def render(summary: dict, regressions: list[str] | None = None, warnings: list[s
     """report.md's text: verdict, main table, tolerance recommendations, failures (as many as fit in half
     of MD_LIMIT), convention differences and, with a baseline, its regressions."""
     lines = _header(summary, warnings) + _main_table(summary) + _recommendations(summary)
-    lines += _failures(summary) + _conventions(summary)
+    lines += _unfinished(summary) + _failures(summary) + _conventions(summary)
     if regressions is not None:
         lines += ["", "## Against the baseline", ""]
         lines += [f"- {r}" for r in regressions] or ["No regressions."]
@@ -21,6 +21,8 @@ def render(summary: dict, regressions: list[str] | None = None, warnings: list[s
 def _header(summary: dict, warnings: list[str] | None) -> list[str]:
     t = summary["totals"]
     status = "PASS" if t["failed"] == 0 else f"FAIL ({t['failed']} failed comparison(s))"
+    if status == "PASS" and overall(summary) != "pass":  # nothing failed, but not everything planned decided
+        status = f"{overall(summary).upper()} ({t['inconclusive']} inconclusive, {t['not_run']} not run)"
     lines = [
         "# Gradient oracle report", "",
         f"**{status}**: {t['comparisons']} comparisons over {t['layers']} layer(s), dtypes {', '.join(t['dtypes'])}, "
@@ -29,6 +31,15 @@ def _header(summary: dict, warnings: list[str] | None) -> list[str]:
         "(tolerance / error; >= 1 passes). A comparison passes when |ref - oracle| <= atol + rtol * |oracle| elementwise.", "",
     ]
     return lines + [f"> warning: {w}" for w in warnings or []]
+
+
+def _unfinished(summary: dict) -> list[str]:
+    """Checks that did not decide: not-run (out of budget, or planned and left no record) and inconclusive."""
+    rows = summary.get("unfinished") or []
+    if not rows:
+        return []
+    return ["", "## Not run or inconclusive", "", "| layer | dtype | stage | oracle | outcome | why |", "|---|---|---|---|---|---|"] + [
+        f"| {u['layer']} | {u['dtype']} | {u['stage']} | {u['oracle']} | {u['outcome']} | {u['reason']} |" for u in rows]
 
 
 def _main_table(summary: dict) -> list[str]:
