@@ -50,7 +50,7 @@ def test_out_of_work_is_not_run_never_pass():
     assert not isinstance(e.value, OracleNotRun)
 
 
-def test_the_work_is_counted_from_outside_every_oracle():
+def test_the_work_is_counted_from_outside_the_numerical_check():
     r = double(max_examples=4, sizes={"n": (5,)}).results["float64"]
     # per example: 1 reference + 3 hygiene (fresh instance, reused one, fresh one on the second input)
     # + 2 x 5 central differences, all counted outside the numerical oracle
