@@ -146,7 +146,7 @@ def layer_spec(
     fn: Callable | None = None,
     torch_fn: Callable | None = None,
     jax_fn: Callable | None = None,
-    name: str = "custom",
+    name: str | None = None,
     sizes: dict[str, tuple[int, ...]] | None = None,
     domain: Domain | None = None,
     config: dict[str, Any] | None = None,
@@ -156,6 +156,7 @@ def layer_spec(
     the registry, and `oracles.networks.register_network_layer(spec)` lets generated networks use it.
     A malformed argument is a ValueError or TypeError naming it (oracles/validate.py); so is a name a
     registered layer already has."""
+    name = default_name(make) if name is None else name
     validate_layer_args(name, inputs, params, sizes, config)
     args = tuple(Float(n, s) for n, s in inputs.items()) if isinstance(inputs, dict) else tuple(inputs)
     spec = LayerSpec(

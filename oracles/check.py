@@ -148,6 +148,8 @@ def _drive(spec, dtype, oracles, tally: Tally, strategy, max_examples, conventio
     @given(case=strategy)
     def check(case: Case) -> None:
         meter.examples = tally.examples
+        if tally.failures:
+            meter.shrink_step()
         # once a failure is known Hypothesis is shrinking: stop paying JAX compiles for new shapes
         comps = evaluate_case(spec, case, oracles, next(counter), not tally.failures, noise_from, convention, runners)
         tally.add(case, comps)

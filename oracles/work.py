@@ -9,7 +9,7 @@ counts its own `forward` calls.
 - Running out of work stops the run: the examples compared so far stand, the pairs that did not see a
   full run are `not-run` with "N of M examples" (never pass), and a failure already found is kept as
   the smallest failing example so far (shrinking is bounded by the same count: it may spend at most
-  SHRINK_SHARE of the budget again).
+  SHRINK_SHARE of the budget again, and try at most SHRINK_EXAMPLES examples).
 - Wall-clock time is only a hang guard: past `hang_guard` seconds the check raises `CheckTimeout`, a
   usage-style error that names the layer, the time and the calls made, never a verdict on the layer
   (a loaded CI machine must not turn a pass into a fail).
@@ -41,8 +41,12 @@ PER_EXAMPLE = 5_000
 #: Seconds after which a check is taken to hang (raises CheckTimeout); never decides a verdict. The
 #: gate's slowest check takes a few seconds: 300 s is a hang, not a loaded machine.
 DEFAULT_HANG_GUARD = 300.0
-#: Shrinking a failure may spend at most this share of the budget beyond what was spent when it was found.
-SHRINK_SHARE = 0.5
+#: Shrinking a failure may spend at most this share of the budget beyond what was spent when it was found,
+#: and try at most SHRINK_EXAMPLES examples (an example on a large input can cost a second in the
+#: frameworks alone, with few forward calls). Neither changes a verdict: the failure is known; only how
+#: small the reported example is.
+SHRINK_SHARE = 0.2
+SHRINK_EXAMPLES = 100
 PROGRESS_EVERY = 10.0
 
 
@@ -82,7 +86,7 @@ class Meter:
         self.budget = PER_EXAMPLE * requested if budget is None else budget
         self.limit = self.budget
         self.hang_guard = _env_float("ORACLE_HANG_GUARD", DEFAULT_HANG_GUARD) if hang_guard is None else hang_guard
-        self.calls = 0
+        self.calls = self.shrunk = 0
         self.examples = 0  # kept up to date by the check loop, for the progress line
         self.requested = requested
         self.started = self.last_said = time.monotonic()
@@ -94,6 +98,12 @@ class Meter:
     def failure_found(self) -> None:
         """From now on Hypothesis shrinks: allow SHRINK_SHARE of the budget more, no more."""
         self.limit = min(self.limit, self.calls + max(1, int(SHRINK_SHARE * self.budget)))
+
+    def shrink_step(self) -> None:
+        """Before each example Hypothesis tries while shrinking a failure."""
+        self.shrunk += 1
+        if self.shrunk > SHRINK_EXAMPLES:
+            raise Stop("work", f"shrink limit: {SHRINK_EXAMPLES} examples tried")
 
     def tick(self, count: bool = True) -> None:
         """Before a forward call (count) or a make() (time only)."""
