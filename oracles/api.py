@@ -130,7 +130,7 @@ def default_name(make: Callable) -> str:
     else:
         code = getattr(make, "__code__", None)
         where = f"{Path(code.co_filename).stem}_{code.co_firstlineno}" if code else type(make).__name__
-        base = "custom_" + re.sub(r"\W", "_", where)
+        base = "custom_" + re.sub(r"[\W_]+", "_", where).strip("_")
     seen = _default_names.setdefault(base, [])
     if not any(m is make for m in seen):
         seen.append(make)

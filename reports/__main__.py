@@ -61,9 +61,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def _print_verdict(summary: dict, regressions: list[str] | None) -> None:
     t = summary["totals"]
-    verdict = {"pass": "PASS", "fail": f"FAIL: {t['failed']} failed comparison(s)",
+    failed = f"{t['failed']} failed comparison(s)" if t["failed"] else f"{len(regressions or [])} regression(s)"
+    verdict = {"pass": "PASS", "fail": f"FAIL: {failed}",
                "inconclusive": f"INCONCLUSIVE: {t['inconclusive']} check(s) could not decide",
-               "not-run": f"NOT-RUN: {t['not_run']} planned check(s) did not run"}[overall(summary)]
+               "not-run": f"NOT-RUN: {t['not_run']} planned check(s) did not run"}[overall(summary, regressions)]
     print(f"{verdict}: {t['comparisons']} comparisons, {t['layers']} layers, dtypes {', '.join(t['dtypes'])}, oracles {', '.join(t['oracles'])}")
     if summary["rows"]:
         worst = min(summary["rows"], key=lambda r: r["min_headroom"])

@@ -63,7 +63,8 @@ PRELUDE = textwrap.dedent('''
 CASES = {
     "out of work budget (work_budget=30, 10 examples)": "say(chk(lambda p: Double(), max_examples=10, work_budget=30))",
     "100,000-element input, 2 examples": "say(chk(lambda p: Double(), sizes={'n': (100_000,)}, max_examples=2))",
-    "layer taking 0.5 s a call, 25 examples": "say(chk(lambda p: Slow(), max_examples=25))",
+    # ORACLE_HANG_GUARD=60 (a tree without a hang guard ignores it): the guard fires inside the probe's cap
+    "layer taking 0.5 s a call, 25 examples": "os.environ['ORACLE_HANG_GUARD'] = '60'; say(chk(lambda p: Slow(), max_examples=25))",
     "failing layer on large inputs: shrinking": (
         "t=time.time(); say(chk(lambda p: Triple(), sizes={'n': tuple(range(50, 400))}, max_examples=20)); "
         "print('OUTCOME took %.0f s' % (time.time() - t))"),
@@ -83,7 +84,7 @@ CASES = {
         "import subprocess; open('f', 'w').write('x'); open('test_t.py', 'w').write("
         "'from oracles import REGISTRY, run_check\\ndef test_a():\\n    assert run_check(REGISTRY[\\'relu\\'], \\'float64\\', (\\'torch\\',), max_examples=2).passed\\n'); "
         "r = subprocess.run([sys.executable, '-m', 'pytest', '-q', '-p', 'no:cacheprovider', '--oracle-records=f/rec', 'test_t.py'], capture_output=True, text=True); "
-        "tail = [l for l in (r.stdout + r.stderr).splitlines() if 'Error' in l or 'error' in l or 'passed' in l or 'failed' in l]; "
+        "tail = [l for l in (r.stdout + r.stderr).splitlines() if 'error' in l.lower() or 'passed' in l or 'failed' in l]; "
         "print('OUTCOME pytest exit', r.returncode, '|', tail[-1][:160] if tail else '')"),
     "two runs writing to one records folder": (
         "from oracles import records\nfrom oracles.comparison import Comparison\n"
@@ -143,6 +144,14 @@ for _name, _b in BASELINES.items():
             {"layer": "relu", "dtype": "float64", "oracle": "torch", "max_abs": 0.0, "failed": 0, "atol": 1e-12},
             {"layer": "sigmoid", "dtype": "float64", "oracle": "torch", "max_abs": 0.0, "failed": 0, "atol": 1e-12}]})
     CASES[_name] = _report_code(baseline=_b)
+CASES["report after a real inconclusive check (inf on both sides)"] = (
+    "from oracles import records\nclass Inf(Double):\n    def forward(self, x): return x * 0 + np.inf\n"
+    "    def backward(self, d): return d * 0\n"
+    "with records.to('rec', 'r1'):\n"
+    "    r = chk(lambda p: Inf(), fn=lambda xp, x: x * 0 + float('inf'), record=True, oracles=('torch',))\n"
+    "import io, contextlib\nfrom reports.__main__ import main\nout = io.StringIO()\n"
+    "with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):\n    rc = main(['rec', '-o', 'out'])\n"
+    "print('OUTCOME check passed:', r.passed, '| report exit', rc, '|', out.getvalue().splitlines()[0][:120])")
 CASES["report: an inconclusive check (verdict line)"] = _report_code(extra_line=dict(
     kind="verdict", layer="relu", dtype="float64", stage="grad_x", oracle="torch", outcome="inconclusive",
     reason="no example was compared", examples=0, requested=3))
@@ -154,8 +163,10 @@ def run_case(code: str, cwd: str) -> str:
     try:
         res = subprocess.run([sys.executable, "-c", PRELUDE + "\n" + code], cwd=cwd, capture_output=True, text=True,
                              env=env, timeout=CAP)
-    except subprocess.TimeoutExpired:
-        return f"still running after {CAP:.0f} s (killed), no progress line"
+    except subprocess.TimeoutExpired as e:
+        err = e.stderr.decode() if isinstance(e.stderr, bytes) else (e.stderr or "")
+        said = [l for l in err.splitlines() if l.startswith("oracle check")]
+        return f"still running after {CAP:.0f} s (killed), " + (f"{len(said)} progress line(s)" if said else "no progress line")
     lines = [l[len("OUTCOME "):] for l in res.stdout.splitlines() if l.startswith("OUTCOME ")]
     if lines:
         return " / ".join(lines)
