@@ -35,7 +35,10 @@ def test_docstring_examples_run():
     import reference.layers
     import reference.network
 
-    for module in (oracles.api, reference.functions, reference.layers, reference.network):
+    import oracles.records
+    import oracles.work
+
+    for module in (oracles.api, oracles.work, oracles.records, reference.functions, reference.layers, reference.network):
         assert doctest.testmod(module).failed == 0, module.__name__
 
 
