@@ -92,8 +92,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def pytest_collection_finish(session: pytest.Session) -> None:
     """The checks this run plans (layer, dtype, oracle), from the collected oracle tests' parameters, go
     into the records header: the report shows a planned check that left no record as not-run."""
-    if getattr(session.config, "_oracle_records_dir", None) is None:
-        return
+    if getattr(session.config, "_oracle_records_dir", None) is None or session.config.option.collectonly:
+        return  # --collect-only runs nothing: it must not leave a run of not-run checks behind
     planned = sorted({p for item in session.items if item.get_closest_marker("oracle") for p in _planned(item)})
     if planned:
         records.plan(planned)
