@@ -15,7 +15,7 @@ _EXPORTS = {
     "Comparison": "comparison", "Measurement": "comparison", "measure": "comparison", "compare": "judge",
     "Outcome": "judge", "Verdict": "judge",
     "ORACLES": "names", "JAX_STATS": "backends", "configure": "backends",
-    "CheckResult": "result", "OracleMismatch": "result", "OracleNotRun": "result", "OracleError": "check",
+    "CheckResult": "result", "OracleMismatch": "result", "OracleNotRun": "result", "OracleInconclusiveWarning": "result", "OracleError": "check",
     "evaluate_case": "check", "run_check": "check", "replay": "check",
     "REGISTRY": "zoo", "register": "registry",
     "check_layer": "api", "assert_layer": "api", "check_layer_directional": "api", "DirectionalResult": "api", "LayerReport": "api", "layer_spec": "api",

@@ -28,9 +28,15 @@ class LayerReport:
         return all(r.passed for r in self.results.values())
 
     def assert_passed(self) -> None:
-        bad = [r for r in self.results.values() if not r.passed]
-        if bad:
-            raise OracleMismatch("\n\n".join(r.message(o, s) for r in bad for o, s in r.not_passed()))
+        """Raise OracleMismatch with the message of every verdict that kept a dtype from passing."""
+        errors = []
+        for r in self.results.values():
+            try:
+                r.assert_passed()
+            except OracleMismatch as e:
+                errors.append(str(e))
+        if errors:
+            raise OracleMismatch("\n\n".join(errors))
 
     def __str__(self) -> str:
         lines = []

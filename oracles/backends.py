@@ -19,6 +19,8 @@ from typing import Callable
 
 import numpy as np
 
+from .answer import Answer, Kinks  # noqa: F401  (Answer re-exported: oracles import it from here)
+from .numerical import run_numerical
 from .spec import LayerSpec
 from .strategies import Case
 
@@ -59,30 +61,6 @@ def configure() -> None:
     # batch_norm call measured 140 ms with 2 threads against 0.1 ms with 1.
     torch.set_num_threads(1)
     _configured = True
-
-
-@dataclass
-class Answer:
-    """What one oracle said on one example: the output (None for the numerical oracle, which has no
-    forward of its own), the gradient per input or parameter name, and the wall time of the call.
-
-    An oracle that knows more about its answer says so per stage: `bounds`, its own error bound (used
-    instead of the tolerance table); `reference`, the reference's side of a question only this oracle
-    asks (the directional oracle's projections <g_reference, v>); `notes`, what it found wrong.
-    """
-
-    output: np.ndarray | None
-    grads: dict[str, np.ndarray]
-    seconds: float
-    bounds: dict = field(default_factory=dict)
-    reference: dict = field(default_factory=dict)
-    notes: dict = field(default_factory=dict)
-
-    def by_stage(self) -> dict[str, np.ndarray]:
-        """stage -> value: "forward" (when there is an output) and "grad_<name>" per gradient."""
-        vals = {} if self.output is None else {FORWARD: np.asarray(self.output)}
-        vals.update({Stage.grad(k): np.asarray(v) for k, v in self.grads.items()})
-        return vals
 
 
 Outcome = Answer  # the name before the judge's outcomes took it; kept for code written against it
@@ -225,43 +203,6 @@ def run_jax(spec: LayerSpec, case: Case, ct: np.ndarray) -> Answer:
         JAX_STATS.compile_seconds += dt
     grads = {**{k: np.asarray(v) for k, v in g_in.items()}, **{k: np.asarray(v) for k, v in g_par.items()}}
     return Answer(np.asarray(out), grads, dt)
-
-
-def run_numerical(spec: LayerSpec, case: Case, ct: np.ndarray) -> Answer:
-    """Central differences of sum(ct * layer.forward(...)), everything in float64, step 1e-6 * max(1, |v|):
-    sum(ct * (out(v + h) - out(v - h))) / 2h."""
-    t0 = time.perf_counter()
-    inputs = {
-        a.name: (np.array(case.inputs[a.name], dtype=np.float64) if a.kind != "index" else np.array(case.inputs[a.name]))
-        for a in spec.inputs
-    }
-    params = {k: np.array(v, dtype=np.float64) for k, v in case.params.items()}
-    ct64 = np.asarray(ct, dtype=np.float64)
-    order = [a.name for a in spec.inputs]
-
-    def out() -> np.ndarray:
-        layer = spec.make(dict(params), **spec.config)
-        # a copy: a layer may return a view of its input (Flatten), which the next step would move
-        return np.array(layer.forward(*[inputs[n] for n in order]), dtype=np.float64, copy=True)
-
-    grads = {}
-    for name, arr in [*((n, inputs[n]) for n in spec.diff_inputs), *params.items()]:
-        g = np.zeros_like(arr)
-        flat, gflat = arr.reshape(-1), g.reshape(-1)  # views: writing flat[i] perturbs arr
-        for i in range(flat.size):
-            orig = flat[i]
-            h = 1e-6 * max(1.0, abs(orig))
-            hi, lo = orig + h, orig - h  # divide by the step actually taken, not the intended 2h
-            flat[i] = hi
-            up = out()
-            flat[i] = lo
-            down = out()
-            flat[i] = orig
-            # difference the outputs before weighting and summing: entries the step did not move
-            # cancel exactly instead of leaving the rounding of a large sum(ct * out) behind
-            gflat[i] = float(np.sum(ct64 * (up - down))) / (hi - lo)
-        grads[name] = g
-    return Answer(None, grads, time.perf_counter() - t0)
 
 
 RUNNERS: dict[str, Callable[[LayerSpec, Case, np.ndarray], Answer]] = {

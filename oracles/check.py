@@ -13,6 +13,8 @@ from __future__ import annotations
 import itertools
 import time
 
+import numpy as np
+
 from hypothesis import HealthCheck, given, settings
 
 from . import budget, records
@@ -25,7 +27,7 @@ from .reference_run import hygiene, run_reference
 from .result import CheckResult, OracleMismatch, OracleNotRun
 from .spec import Convention, LayerSpec
 from .strategies import Case, cases, cotangent, kink_cases
-from .tolerances import tolerance_for
+from .tolerances import Tol, tolerance_for
 from .validate import validate_run
 
 __all__ = ["CheckResult", "OracleError", "OracleMismatch", "OracleNotRun", "evaluate_case", "run_check", "replay"]
@@ -92,17 +94,24 @@ def evaluate_case(
         layer=spec.name, dtype=case.dtype, shapes=shapes, example=example, stages=stages, reference=reference,
         notes=notes, answers=answers, seconds={o: a.seconds for o, a in asked.items() if a is not None},
         tolerances=_in_force(spec, case.dtype, stages, asked, noise),
-        noise={s: budget.noise_summary(n) for s, n in noise.items()}, convention=convention))
+        noise={s: budget.noise_summary(n) for s, n in noise.items()}, convention=convention,
+        uncertainty={(o, s): u for o, a in asked.items() if a is not None for s, u in a.uncertainty.items()},
+        kinks={s: k for a in asked.values() if a is not None for s, k in a.kinks.items()}))
 
 
 def _in_force(spec: LayerSpec, dtype: str, stages, asked: dict, noise: dict) -> dict:
-    """(oracle, stage) -> the tolerance in force: the oracle's own error bound where it gives one, else
-    the table (with the layer's overrides) widened by the float32 budget."""
+    """(oracle, stage) -> the tolerance in force: the oracle's own tolerance where it gives one (bounds),
+    else the table (with the layer's overrides) widened by the float32 budget, plus the oracle's own error
+    bound per entry where it knows one (uncertainty: the numerical oracle)."""
     out = {}
     for o, a in asked.items():
         for s in oracle_stages(o, stages):
-            own = a is not None and s in a.bounds
-            out[(o, s)] = a.bounds[s] if own else budget.widen(tolerance_for(dtype, o, s, spec.tolerances), noise.get(s))
+            if a is not None and s in a.bounds:
+                out[(o, s)] = a.bounds[s]
+                continue
+            tol = budget.widen(tolerance_for(dtype, o, s, spec.tolerances), noise.get(s))
+            own = None if a is None else a.uncertainty.get(s)
+            out[(o, s)] = tol if own is None else Tol(atol=np.asarray(tol.atol) + own, rtol=tol.rtol)
     return out
 
 

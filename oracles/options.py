@@ -12,6 +12,7 @@ class RunOptions:
     oracles: tuple[str, ...] | None = None
     dtypes: tuple[str, ...] | None = None
     max_examples: int | None = None
+    inconclusive: str = "fail"  # "warn": an INCONCLUSIVE verdict is a warning, accepted knowingly
 
     def oracle_selected(self, oracle: str) -> bool:
         return self.oracles is None or oracle in self.oracles

@@ -29,6 +29,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help="comma-separated oracles to run: torch,jax,numerical (default: all)")
     g.addoption("--oracle-dtypes", default=os.environ.get("ORACLE_DTYPES") or None,
                 help="comma-separated dtypes to check: float64,float32 (default: both)")
+    g.addoption("--oracle-inconclusive", choices=("fail", "warn"), default=os.environ.get("ORACLE_INCONCLUSIVE") or "fail",
+                help="an oracle that could not decide (its own error bound too loose, a kink): fail the test "
+                     "(default) or warn and accept it knowingly")
     g.addoption("--oracle-examples", type=int, default=None,
                 help="examples per layer and dtype (default: the Hypothesis profile's max_examples)")
 
@@ -46,6 +49,9 @@ def pytest_configure(config: pytest.Config) -> None:
     except (ValueError, TypeError) as e:
         raise pytest.UsageError(str(e)) from None
     OPTIONS.oracles, OPTIONS.dtypes, OPTIONS.max_examples = oracles, dtypes, config.getoption("oracle_examples")
+    OPTIONS.inconclusive = config.getoption("oracle_inconclusive")
+    if OPTIONS.inconclusive not in ("fail", "warn"):
+        raise pytest.UsageError(f"--oracle-inconclusive={OPTIONS.inconclusive!r}: choose fail or warn")
     if config.getoption("oracle_no_records"):
         return
     directory = Path(config.getoption("oracle_records"))
