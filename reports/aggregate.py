@@ -215,7 +215,13 @@ DIFF_KINDS = ("newly_failing", "newly_inconclusive", "worse")
 
 def baseline_diff(summary: dict, baseline: dict, factor: float = 10.0) -> dict[str, list[dict]]:
     """What changed for the worse from an earlier summary, per (layer, dtype, oracle) present in both:
-    {"newly_failing", "newly_inconclusive", "worse"} -> [{"key": "layer/dtype/oracle", "layer", "text"}]."""
+    {"newly_failing", "newly_inconclusive", "worse"} -> [{"key": "layer/dtype/oracle", "layer", "text"}].
+
+    >>> now = {"rows": [{"layer": "relu", "dtype": "float64", "oracle": "torch", "failed": 2, "max_abs": 1.0}]}
+    >>> before = {"rows": [dict(now["rows"][0], failed=0, max_abs=0.0, atol=1e-12)]}
+    >>> baseline_diff(now, before)["newly_failing"]
+    [{'key': 'relu/float64/torch', 'layer': 'relu', 'text': 'newly failing (2 failed comparison(s))'}]
+    """
     old = {(r["layer"], r["dtype"], r["oracle"]): restore_non_finite(r) for r in baseline.get("rows", [])}
     out: dict[str, list[dict]] = {k: [] for k in DIFF_KINDS}
     for r in summary["rows"]:

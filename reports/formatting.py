@@ -39,7 +39,13 @@ def md(x) -> str:
 
 def fence(code: str) -> str:
     """`code` in a fenced Markdown code block whose fence is longer than any run of backticks inside it
-    (so the snippet cannot close it early); nothing inside a fence is rendered as HTML."""
+    (so the snippet cannot close it early); nothing inside a fence is rendered as HTML.
+
+    >>> print(fence("x = '```'"))
+    ````python
+    x = '```'
+    ````
+    """
     longest = max((len(m) for m in re.findall(r"`+", code)), default=0)
     ticks = "`" * max(3, longest + 1)
     return f"{ticks}python\n{code}\n{ticks}"
