@@ -119,8 +119,8 @@ def _marker(src: str, x: float, y: float) -> str:
     if src == "reference":
         return f'<circle class="mark" cx="{x:.1f}" cy="{y:.1f}" r="4.5" fill="none" stroke="{c}" stroke-width="1.5"/>'
     if src == "torch":
-        return (f'<path class="mark" d="M{x - 4:.1f},{y - 4:.1f}L{x + 4:.1f},{y + 4:.1f}M{x - 4:.1f},{y + 4:.1f}L{x + 4:.1f},{y - 4:.1f}" '
-                f'stroke="{c}" stroke-width="2"/>')
+        return (f'<path class="mark" d="M{x - 5:.1f},{y - 5:.1f}L{x + 5:.1f},{y + 5:.1f}M{x - 5:.1f},{y + 5:.1f}L{x + 5:.1f},{y - 5:.1f}" '
+                f'stroke="{c}" stroke-width="2.5"/>')
     return f'<rect class="mark" x="{x - 2.5:.1f}" y="{y - 2.5:.1f}" width="5" height="5" fill="{c}"/>'
 
 

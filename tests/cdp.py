@@ -16,7 +16,7 @@ import fcntl
 import json
 import os
 import shutil
-import subprocess
+import signal
 import tempfile
 import time
 
@@ -26,12 +26,17 @@ FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
          "--disable-extensions", "--hide-scrollbars", "--remote-debugging-pipe")
 
 
-def _as_fds_3_and_4(read_end: int, write_end: int) -> None:
-    """In the child: its command pipe on fd 3, its answer pipe on fd 4 (moved above 10 first, so neither
-    overwrites the other when the pipes themselves were given fds 3 or 4)."""
-    high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 10) for fd in (read_end, write_end)]
-    os.dup2(high[0], 3)
-    os.dup2(high[1], 4)
+def _spawn(argv: list[str], read_end: int, write_end: int) -> int:
+    """Start `argv` with `read_end` as its fd 3 and `write_end` as its fd 4, stdio on /dev/null; its pid.
+    posix_spawn, not fork: a process that imported JAX warns (an error under this suite) at every fork."""
+    high = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10) for fd in (read_end, write_end)]  # neither clobbers the other
+    actions = [(os.POSIX_SPAWN_OPEN, fd, os.devnull, os.O_RDWR, 0) for fd in (0, 1, 2)]
+    actions += [(os.POSIX_SPAWN_DUP2, high[0], 3), (os.POSIX_SPAWN_DUP2, high[1], 4)]
+    try:
+        return os.posix_spawn(argv[0], argv, os.environ, file_actions=actions)
+    finally:
+        for fd in high:
+            os.close(fd)
 
 
 class BrowserError(RuntimeError):
@@ -52,10 +57,10 @@ class Browser:
         self._profile = tempfile.mkdtemp(prefix="chromium-profile-")
         to_child, self._write = os.pipe()   # we write commands on fd 3 of the child
         self._read, from_child = os.pipe()  # it answers on fd 4
-        self.proc = subprocess.Popen(
-            [CHROMIUM, *FLAGS, f"--user-data-dir={self._profile}", f"--window-size={self.width},{self.height}", "about:blank"],
-            pass_fds=(3, 4), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            preexec_fn=lambda: _as_fds_3_and_4(to_child, from_child))
+        if not os.access(CHROMIUM, os.X_OK):
+            raise BrowserError(f"{CHROMIUM} is not installed (Debian: apt-get install chromium)")
+        self.pid = _spawn([CHROMIUM, *FLAGS, f"--user-data-dir={self._profile}", f"--window-size={self.width},{self.height}",
+                           "about:blank"], to_child, from_child)
         os.close(to_child)
         os.close(from_child)
         target = self.call("Target.createTarget", url="about:blank")["targetId"]
@@ -71,11 +76,13 @@ class Browser:
             self.call("Browser.close")
         except (BrowserError, OSError):
             pass
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()  # our own child only
-            self.proc.wait()
+        deadline = time.monotonic() + 10
+        while os.waitpid(self.pid, os.WNOHANG) == (0, 0):
+            if time.monotonic() > deadline:
+                os.kill(self.pid, signal.SIGKILL)  # our own child only
+                os.waitpid(self.pid, 0)
+                break
+            time.sleep(0.05)
         for fd in (self._write, self._read):
             os.close(fd)
         shutil.rmtree(self._profile, ignore_errors=True)
