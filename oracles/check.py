@@ -189,7 +189,7 @@ def run_check(
         error = _drive(spec, dtype, tuple(oracles), tally, strategy, max_examples, convention, runners)
     except Exception as e:  # the check itself could not run (OracleError, a Hypothesis error): say so in
         if record:          # the records too, so the report cannot show this layer as absent-but-passing
-            records.emit(tally.passing + [c for c, _ in with_repro(tally.failures).values()] + [check_error(spec.name, dtype, e)])
+            records.emit(tally.passing + [c for c, _ in with_repro(tally.failures).values()] + [check_error(spec.name, dtype, e)], spec.family)
         raise
     stages = spec.stages()
     pairs = [(o, s) for o in oracles for s in oracle_stages(o, stages)]
@@ -201,7 +201,7 @@ def run_check(
         failures=tally.failures, differences=tally.differences, error=error, seconds=time.perf_counter() - t0,
         convention=convention, last_failing=tally.last_failing)
     if record:
-        records.emit(result.records())
+        records.emit(result.records(), spec.family)
     return result
 
 

@@ -60,6 +60,8 @@ def _build(m: Measurement, meta: dict, notes: list[str], extra: dict, repro: Cal
     bound cannot decide what the values alone would (too loose to tell, or a kink): inconclusive."""
     notes = [n for n in notes if n] + list(m.problems)
     documented = _documented(convention, meta["oracle"], meta["stage"])
+    if convention is not None:  # every comparison of an example put on a kink says so: the report keeps
+        extra = {**extra, "kink": convention.where}  # oracle-vs-oracle differences there out of its matrix
     if documented:
         extra = {**extra, "differs": not m.within}
     outcome = _example_outcome(m, notes, documented)

@@ -87,11 +87,15 @@ def jsonable(x):
     return x
 
 
-def emit(comparisons) -> None:
-    """Append comparisons to the active records file; nothing happens when none is active."""
+def emit(comparisons, family: str = "") -> None:
+    """Append comparisons to the active records file; nothing happens when none is active. `family`
+    (e.g. `spec.family`, "networks") is written with each, for the report's per-family view."""
     if _sink is None or not comparisons:
         return
     _open_file()
     with _sink.open("a") as f:
         for c in comparisons:
-            f.write(json.dumps(jsonable(c.to_json())) + "\n")
+            doc = c.to_json()
+            if family:
+                doc["family"] = family
+            f.write(json.dumps(jsonable(doc)) + "\n")

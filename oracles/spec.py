@@ -279,6 +279,22 @@ class LayerSpec:
                        spacing=max([base.spacing] + [c.spacing for c in convs if c.grid]))
 
     @property
+    def family(self) -> str:
+        """The family the report groups this layer under: the `oracles/zoo` module that declares its math
+        or its `make` ("seeds", "conv", ...), else "custom" (a researcher's layer, a broken twin whose math
+        is a framework's own function).
+
+        >>> from oracles import REGISTRY
+        >>> REGISTRY["conv2d"].family, REGISTRY["affine"].family
+        ('conv', 'seeds')
+        """
+        for f in (self.fn, self.torch_fn, self.jax_fn, self.make):
+            module = getattr(f, "__module__", None) or ""
+            if module.startswith("oracles.zoo."):
+                return module.rsplit(".", 1)[1]
+        return "custom"
+
+    @property
     def kinks(self) -> str:
         """The layer's conventions at its non-differentiable points, in words (derived, for reports)."""
         return "; ".join(f"{c.describe()}; {c.draws()}" for c in self.conventions) or "none declared"

@@ -250,5 +250,5 @@ def run_network_check(family: str, dtype: str, *, max_examples: int | None = Non
     verdicts = decide_networks(f"network {family}", dtype, oracles, tally.comparisons, tally.examples,
                                failure.culprit if failure else {}, failure.message() if failure else "")
     if record:  # the failing comparisons carry their repro (_judge_site)
-        rec.emit(tally.records + (failure.comparisons if failure is not None else []))
+        rec.emit(tally.records + (failure.comparisons if failure is not None else []), "networks")
     return NetworkCheck(family, dtype, verdicts, tally.examples, tally.comparisons, failure, tally.records)
