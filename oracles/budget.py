@@ -25,10 +25,12 @@ element by element,
 - FACTOR = 10: a reference may be up to ten times less accurate than the frameworks (observed: within
   1-5x), while a 0.1% gradient bug still exceeds it on every example whose noise is below 1e-4 of the
   entry's size, i.e. all but the worst-conditioned.
-- FLOOR * M, FLOOR = u32 (one float32 rounding at the stage's largest magnitude M = max |truth|): where
-  both frameworks happen to compute an entry exactly, one rounding of the largest value is still
-  allowed. Scaled by M, never a fixed number: a fixed float32 atol (the table's 1e-5) assumes O(1) values
-  and lets a 0.1% error on entries of size 1e-3 through.
+- FLOOR * M, FLOOR = u32: one float32 rounding at M, the larger of the stage's largest true magnitude
+  and the cotangent's largest entry (a backward starts from the cotangent, so its first values are that
+  size: a softmax loss at extreme logits rounds 1 - 1e-17 to 1 and leaves a ~1e-16 gradient where the
+  truth is ~1e-17). Where both frameworks happen to compute an entry exactly, that one rounding is still
+  allowed. Scaled by the example, never a fixed number: a fixed float32 atol (the table's 1e-5) assumes
+  O(1) values and lets a 0.1% error on entries of size 1e-3 through.
 Each comparison records the noise it was given (`extra["float32_noise"]`) and the largest atol it used.
 
 Two correct float32 implementations are sampled, because either may round exactly by luck where the
@@ -72,7 +74,7 @@ def float32_noise(spec: LayerSpec, case: Case, ct: np.ndarray, answers: dict,
     truth, mine = truth.by_stage(), (t32.by_stage() if t32 is not None else {})
     found = {stage: ([mine[stage]] if stage in mine else [])
              + [answers[(o, stage)] for o in frameworks if (o, stage) in answers] for stage in truth}
-    return measured_noise(truth, found)
+    return measured_noise(truth, found, at_least=float(np.max(np.abs(ct), initial=0.0)))
 
 
 @dataclass(frozen=True)
@@ -85,13 +87,14 @@ class Noise:
     scale: float
 
 
-def measured_noise(truth: dict, found: dict) -> dict:
+def measured_noise(truth: dict, found: dict, at_least: float = 0.0) -> dict:
     """key -> Noise: max over found[key] of |found - truth[key]|, element by element, in float64 (the
     noise of the rule above), for any keying (a layer's stages; a network's (site path, stage) pairs).
 
     truth: key -> the float64 answer (None: nothing to measure). found: key -> the float32 answers of
     correct implementations; those that are None or not of the truth's shape are ignored. A key is left
-    out when no answer remains or when its noise is not finite everywhere."""
+    out when no answer remains or when its noise is not finite everywhere. `at_least`: the floor's scale
+    is at least this (the cotangent's largest entry: every backward starts from it)."""
     out = {}
     for key, t in truth.items():
         if t is None:
@@ -103,7 +106,7 @@ def measured_noise(truth: dict, found: dict) -> dict:
         with np.errstate(invalid="ignore"):
             noise = np.max([np.abs(np.asarray(f, dtype=np.float64) - t) for f in answers], axis=0)
         if np.isfinite(noise).all() and np.isfinite(t).all():
-            scale = float(np.max(np.abs(t), initial=0.0))
+            scale = max(float(np.max(np.abs(t), initial=0.0)), at_least)
             out[key] = Noise(noise, envelope(noise, t, scale), scale)
     return out
 

@@ -7,8 +7,8 @@ float64 (the outputs are differenced before weighting, so entries a step does no
 with five evaluations (v - 2h, v - h, v, v + h, v + 2h; the centre is shared by every entry):
 
     value = D(h) = (L(v + h) - L(v - h)) / 2h = L'(v) + c h^2 + O(h^4) + rounding
-    bound = TRUNCATION_FACTOR * |D(h) - D(2h)| / 3   the h^2 term, measured (Richardson); counted twice for
-                                                     the O(h^4) rest and the rounding D(2h) carries
+    bound = TRUNCATION_FACTOR * |D(h) - D(2h)|       the truncation, measured (Richardson): it bounds c h^p
+                                                     for any order p >= 1 (a seam is first order)
           + rho(h) / 2h                              rounding from the magnitudes the step moved
           + |L(v-2h) - 4L(v-h) + 6L(v) - 4L(v+h) + L(v+2h)| / h   the rounding as measured on this layer
           + 2 u |v_i| / h * |value|                  the step as the layer sees it (inputs it rounds)
@@ -60,8 +60,10 @@ STEP = {"float64": 6e-6, "float32": 5e-3}
 #: each entry of a forward rounds like a chain of up to 16 roundings of its own size; more than that (large
 #: intermediate values that cancel) is measured on the example by the fourth-difference term of _probe
 ROUNDING_FACTOR = 16.0
-#: the measured h^2 term counted twice: for the O(h^4) rest and the rounding carried by D(2h)
-TRUNCATION_FACTOR = 2.0
+#: with err(h) = c h^p, |D(h) - D(2h)| = (2^p - 1) err(h): err(h) <= |D(h) - D(2h)| for any order p >= 1,
+#: equal at p = 1 (a seam where the second derivative jumps, as in Huber: the error is first order), a
+#: third of it at p = 2 (smooth). 1.5: half again for the higher-order rest and the rounding D(2h) carries.
+TRUNCATION_FACTOR = 1.5
 #: a refinement moves a step by REFINE^2 where rounding dominates, and never by more than MAX_MOVE
 REFINE = 8.0
 MAX_MOVE = 4096.0
@@ -77,6 +79,7 @@ class _Estimate:
     jump_2h: np.ndarray
     left: np.ndarray
     right: np.ndarray
+    rounding: np.ndarray  # the a-priori rounding part of the bound
 
 
 def run_numerical(spec: LayerSpec, case: Case, ct: np.ndarray) -> Answer:
@@ -117,7 +120,8 @@ def run_numerical(spec: LayerSpec, case: Case, ct: np.ndarray) -> Answer:
 def computes_in(forward, center: np.ndarray, arrays: list[np.ndarray]) -> str:
     """"float32" when the layer rounds what it is given to float32: its output at a point a of the
     float32 grid and at a + a quarter of a float32 spacing (which rounds back to a) is identical, while a
-    move 1e4 times larger does change it (so the output depends on these arrays at all). Else "float64".
+    move 1e4 times larger changes some entry by far more than 1e4 of that entry's float64 spacings (so
+    in float64 the small move would have shown). Else "float64".
     Three forwards; the arrays are restored."""
     moved = [a for a in arrays if a.size and np.any(a != 0) and np.all(np.isfinite(a))]
     if not moved or center.size == 0:
@@ -133,8 +137,14 @@ def computes_in(forward, center: np.ndarray, arrays: list[np.ndarray]) -> str:
     finally:
         for a, s in zip(moved, saved):
             a[...] = s
-    same = np.array_equal(outs[0], outs[1], equal_nan=True)
-    return "float32" if same and not np.array_equal(outs[0], outs[2], equal_nan=True) else "float64"
+    if not np.array_equal(outs[0], outs[1], equal_nan=True) or outs[0].shape != outs[2].shape:
+        return "float64"
+    # the small move is 1e-4 of the large one: in float64 it would show wherever the large move changed
+    # an entry by 1e4 x 8 of that entry's own spacing (a float64 layer whose inputs barely matter does not
+    # count as float32)
+    with np.errstate(invalid="ignore"):
+        visible = np.abs(outs[2] - outs[0]) >= 8e4 * np.spacing(np.abs(outs[0]))
+    return "float32" if np.any(visible) else "float64"
 
 
 def _estimate(forward, arr: np.ndarray, ct: np.ndarray, center: np.ndarray, precision: str) -> _Estimate:
@@ -142,20 +152,20 @@ def _estimate(forward, arr: np.ndarray, ct: np.ndarray, center: np.ndarray, prec
     flat = arr.reshape(-1)
     scale = _scale(flat)
     steps = STEP[precision] * scale
-    cols = [np.empty(flat.size) for _ in range(7)]  # the _Estimate fields, then the rounding term
+    cols = [np.empty(flat.size) for _ in range(7)]  # the _Estimate fields
     for i in range(flat.size):
         _put(cols, i, _probe(forward, flat, i, steps[i], ct, center, precision))
-    est = _Estimate(*(c.reshape(arr.shape) for c in cols[:6]))
+    est = _Estimate(*(c.reshape(arr.shape) for c in cols))
     need = resolution_needed(est.value).reshape(-1)
     ratio = _better_step(est.bound.reshape(-1) - cols[6], cols[6])
     unit = STEP[precision] * np.maximum(np.abs(flat), 1.0)
-    fields = (est.value, est.bound, est.jump_h, est.jump_2h, est.left, est.right)
+    fields = (est.value, est.bound, est.jump_h, est.jump_2h, est.left, est.right, est.rounding)
     for i in np.flatnonzero(~(est.bound.reshape(-1) <= need)):
         tries = [tuple(f.flat[i] for f in fields)]
-        tries += [_probe(forward, flat, i, steps[i] * r, ct, center, precision)[:6] for r in (ratio[i], ratio[i] ** 2)]
+        tries += [_probe(forward, flat, i, steps[i] * r, ct, center, precision) for r in (ratio[i], ratio[i] ** 2)]
         best = _corroborated(tries)
         if not best[1] <= need[i] and unit[i] != steps[i]:
-            best = _corroborated(tries + [_probe(forward, flat, i, unit[i], ct, center, precision)[:6]])
+            best = _corroborated(tries + [_probe(forward, flat, i, unit[i], ct, center, precision)])
         for f, v in zip(fields, best):
             f.flat[i] = v
     return est
@@ -224,7 +234,7 @@ def _probe(forward, flat: np.ndarray, i: int, h: float, ct: np.ndarray, center: 
     u = UNIT[precision]
     value = d1
     rounding = _rho(ct, up1, dn1, u) / (taken[0][0] + taken[0][1])
-    bound = TRUNCATION_FACTOR * abs(d1 - d2) / 3.0 + rounding + 2.0 * u * abs(orig) / h * abs(value)
+    bound = TRUNCATION_FACTOR * abs(d1 - d2) + rounding + 2.0 * u * abs(orig) / h * abs(value)
     right = float(np.sum(ct * (up1 - center))) / taken[0][0]
     left = float(np.sum(ct * (center - dn1))) / taken[0][1]
     jump_2h = abs(float(np.sum(ct * (up2 - center))) / taken[1][0] - float(np.sum(ct * (center - dn2))) / taken[1][1])
@@ -241,18 +251,18 @@ def _rho(ct: np.ndarray, up: np.ndarray, down: np.ndarray, u: float) -> float:
     """Rounding of sum(ct * (up - down)): ROUNDING_FACTOR * u * sum |ct| (|up| + |down|) over the entries
     the step moved. A step that moved nothing (a locally constant output, or a step below the output's
     resolution) counts every entry: a change below their rounding can hide a gradient.""" 
-    moved = up != down
-    c = np.broadcast_to(np.abs(ct), up.shape)
-    if not moved.any():
-        return ROUNDING_FACTOR * u * float(np.sum(c * (np.abs(up) + np.abs(down))))
-    return ROUNDING_FACTOR * u * float(np.sum(c[moved] * (np.abs(up[moved]) + np.abs(down[moved]))))
+    terms = np.abs(ct) * (np.abs(up) + np.abs(down))  # broadcast as the difference itself is
+    moved = np.broadcast_to(up != down, terms.shape)
+    return ROUNDING_FACTOR * u * float(np.sum(terms[moved] if moved.any() else terms))
 
 
 def _kinks(est: _Estimate) -> Kinks:
-    """Entries where the one-sided slopes jump (by KINK_JUMP of the gradient's scale, beyond the bound)
-    at both steps, and the jump does not grow with the step as curvature's would (2x at twice the step)."""
+    """Entries where the one-sided slopes jump by KINK_JUMP of the gradient's scale (and by more than four
+    times what rounding could make of them) at both steps, and the jump does not grow with the step as
+    curvature's would (2x at twice the step): the forward is not differentiable there."""
     scale = np.maximum(np.abs(est.value), float(np.max(np.abs(est.value), initial=0.0)) * 1e-3)
-    big = (est.jump_h > KINK_JUMP * scale) & (est.jump_h > est.bound) & (est.jump_2h > KINK_JUMP * scale)
+    floor = np.maximum(KINK_JUMP * scale, 4.0 * est.rounding)
+    big = (est.jump_h > floor) & (est.jump_2h > floor)
     smooth = np.abs(est.jump_2h - 2.0 * est.jump_h) <= 0.25 * est.jump_h
     mask = big & ~smooth
     return Kinks(mask=mask, left=np.where(mask, est.left, np.nan), right=np.where(mask, est.right, np.nan))

@@ -37,6 +37,8 @@ def undecided_reason(reference, expected, tol: Tol, own, kinks: Kinks | None, wi
         loose = ~(own <= np.maximum(need, allowed - own))  # a NaN or infinite bound decides nothing
         if not loose.any():
             return ""
+        if kinks is not None and np.all(kinks.mask[loose]):  # loose because the slopes jump there
+            return _kink_reason(np.flatnonzero(loose.reshape(-1)), kinks, exp, "uncertain")
         with np.errstate(divide="ignore", invalid="ignore"):
             i = int(np.argmax(np.where(loose, np.nan_to_num(own / np.maximum(need, 1e-300), nan=np.inf), -np.inf).reshape(-1)))
         idx = tuple(int(k) for k in np.unravel_index(i, exp.shape))
@@ -49,10 +51,14 @@ def undecided_reason(reference, expected, tol: Tol, own, kinks: Kinks | None, wi
     failing = ~(err <= allowed)
     if not failing.any() or not np.all(kinks.mask[failing]):
         return ""
-    i = int(np.flatnonzero(failing.reshape(-1))[0])
+    return _kink_reason(np.flatnonzero(failing.reshape(-1)), kinks, exp, "disagreeing")
+
+
+def _kink_reason(where: np.ndarray, kinks: Kinks, exp: np.ndarray, what: str) -> str:
+    i = int(where[0])
     idx = tuple(int(k) for k in np.unravel_index(i, exp.shape))
-    return (f"not differentiable at {idx} ({int(failing.sum())} disagreeing entr{'y' if failing.sum() == 1 else 'ies'}, "
-            f"all on kinks): the one-sided slopes of sum(ct * forward) there are {kinks.left.flat[i]:.6g} (left) and "
+    return (f"not differentiable at {idx} ({where.size} {what} entr{'y' if where.size == 1 else 'ies'}, all on "
+            f"kinks): the one-sided slopes of sum(ct * forward) there are {kinks.left.flat[i]:.6g} (left) and "
             f"{kinks.right.flat[i]:.6g} (right), the central difference {exp.flat[i]:.6g} answers neither side; {FIX}")
 
 

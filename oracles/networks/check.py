@@ -138,7 +138,7 @@ def _float32_noise(net: Network, got: dict) -> dict[tuple[str, str], np.ndarray]
     truth = {(path, stage): t for path, stages in truth.items() for stage, t in stages.items()}
     found = {(path, stage): [a[path][stage] for a in answers.values() if stage in a.get(path, {})]
              for path, stage in truth}
-    return budget.measured_noise(truth, found)
+    return budget.measured_noise(truth, found, at_least=1.0)  # the loss's cotangent: 1
 
 
 def _float64(net: Network) -> Network:
