@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib
 
 _EXPORTS = {
-    "Arg": "spec", "Domain": "spec", "Float": "spec", "Index": "spec", "OneHot": "spec", "LayerSpec": "spec",
+    "Arg": "spec", "Convention": "spec", "Domain": "spec", "Float": "spec", "Index": "spec", "OneHot": "spec", "LayerSpec": "spec",
     "Stage": "names", "FORWARD": "names", "FRAMEWORKS": "names",
     "Tol": "tolerances", "TOLERANCES": "tolerances", "tolerance_for": "tolerances",
     "Case": "strategies", "cases": "strategies", "DTYPES": "names",

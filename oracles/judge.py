@@ -178,7 +178,7 @@ def judge_example(run: ExampleRun) -> list[Comparison]:
                 ref = run.reference.get(stage)
                 if own is not None:
                     extra["bound"] = float(np.max(own, initial=0.0))
-                    undecided = undecided_reason(ref, expected, tol, own, run.kinks.get(stage), m.within, oracle)
+                    undecided = undecided_reason(ref, expected, tol, own, run.kinks.get(stage), m.within, oracle, _scale(answer))
                 elif not m.within and run.kinks.get(stage) is not None:
                     notes.append(kink_note(m, run.kinks[stage]))
             meta = dict(layer=run.layer, dtype=run.dtype, stage=str(stage), oracle=oracle, shapes=run.shapes,
@@ -186,6 +186,13 @@ def judge_example(run: ExampleRun) -> list[Comparison]:
             # no repro here: it is made once per failing pair when the check is decided (with_repro)
             comps.append(_build(m, meta, notes, extra, "", run.convention, run.seconds.get(oracle, 0.0), undecided))
     return comps
+
+
+def _scale(answer: dict) -> float:
+    """The largest finite gradient entry of one oracle's answer on an example, over every stage."""
+    tops = [float(np.max(np.abs(v[np.isfinite(v)]), initial=0.0)) for s, v in answer.items()
+            if not Stage(s).is_forward and np.size(v)]
+    return max(tops, default=0.0)
 
 
 def _agreement(oracle: str, stage: str, answers: dict) -> dict[str, float]:

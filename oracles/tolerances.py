@@ -27,7 +27,8 @@ numerical oracle (central differences of the reference's own forward, in float64
   a layer at 1e6 or with high curvature gets the bound its own numbers give.
 
 Resolution (`resolution_needed`): the harness promises to catch a gradient off by 0.1% (relative 1e-3)
-on every entry at least 1e-3 the size of the stage's largest. An oracle whose own bound on an entry
+on every entry at least 1e-3 the size of the stage's largest (of the example's largest gradient entry,
+where a whole stage is ~0). An oracle whose own bound on an entry
 exceeds a tenth of that error, RESOLUTION = 1e-4 of max(|value|, FLOOR * max |value|) with FLOOR = 1e-3,
 cannot promise it there: the judge calls such an example inconclusive (unless the reference's own
 allowance is larger still, as in float32, where the bound then changes nothing).
@@ -95,9 +96,11 @@ RESOLUTION = 1e-4
 FLOOR = 1e-3
 
 
-def resolution_needed(values) -> np.ndarray:
+def resolution_needed(values, scale: float = 0.0) -> np.ndarray:
     """Entry by entry, the largest own error an oracle may have and still tell a 0.1% error (module
-    docstring): RESOLUTION * max(|value|, FLOOR * max |value|).
+    docstring): RESOLUTION * max(|value|, FLOOR * max(max |value|, scale)). `scale`: the largest gradient
+    entry of the whole example (every stage), so a gradient that is exactly zero (a bias the output is
+    invariant to) is resolved against the example's scale instead of against nothing.
 
     >>> bool(np.allclose(resolution_needed(np.array([2.0, 1e-6, 0.0])), [2e-4, 2e-7, 2e-7]))
     True
@@ -105,4 +108,4 @@ def resolution_needed(values) -> np.ndarray:
     mag = np.abs(np.asarray(values, dtype=np.float64))
     with np.errstate(invalid="ignore"):
         top = float(np.max(mag[np.isfinite(mag)], initial=0.0))
-    return RESOLUTION * np.maximum(mag, FLOOR * top)
+    return RESOLUTION * np.maximum(mag, FLOOR * max(top, scale))

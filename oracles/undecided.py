@@ -26,20 +26,22 @@ def _allowed(expected: np.ndarray, tol: Tol) -> np.ndarray:
         return np.asarray(tol.atol, dtype=np.float64) + tol.rtol * np.abs(np.asarray(expected, dtype=np.float64))
 
 
-def undecided_reason(reference, expected, tol: Tol, own, kinks: Kinks | None, within: bool, oracle: str = "numerical") -> str:
+def undecided_reason(reference, expected, tol: Tol, own, kinks: Kinks | None, within: bool, oracle: str = "numerical",
+                     scale: float = 0.0) -> str:
     """"" when the values decide; else why the `oracle`'s own bound `own` (per entry, already part of
-    `tol`) cannot."""
+    `tol`) cannot. `scale`: the oracle's largest gradient entry on the example (resolution_needed)."""
     exp = np.asarray(expected, dtype=np.float64)
     own = np.broadcast_to(np.asarray(own, dtype=np.float64), exp.shape)
     allowed = np.broadcast_to(_allowed(exp, tol), exp.shape)
     if within:
-        need = resolution_needed(exp)
-        loose = ~(own <= np.maximum(need, allowed - own))  # a NaN or infinite bound decides nothing
+        need = resolution_needed(exp, scale)
+        with np.errstate(invalid="ignore"):  # inf - inf: an infinite bound, which decides nothing
+            loose = ~(own <= np.maximum(need, allowed - own))
         if not loose.any():
             return ""
         if kinks is not None and np.all(kinks.mask[loose]):  # loose because the slopes jump there
             return _kink_reason(np.flatnonzero(loose.reshape(-1)), kinks, exp, "uncertain")
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             i = int(np.argmax(np.where(loose, np.nan_to_num(own / np.maximum(need, 1e-300), nan=np.inf), -np.inf).reshape(-1)))
         idx = tuple(int(k) for k in np.unravel_index(i, exp.shape))
         return (f"{oracle} cannot tell: its own error bound {own.flat[i]:.3g} at {idx} (value {exp.flat[i]:.6g}) is "
