@@ -95,10 +95,10 @@ def assert_caught(spec, dtype: str, by: By, oracles: Iterable[str] | None = None
     failing = set(result.failing())
     missing = [sorted(g) for g in groups if not g & failing]
     assert not missing, f"{spec.name} [{dtype}]: not caught by {missing}; caught by {sorted(failing)}"
-    if not any(s == "forward" for g in groups for _, s in g):
+    if not any(s.is_forward for g in groups for _, s in g):
         for o in FRAMEWORKS:
-            if o in oracles:
-                assert not result.stage_failed(o, "forward"), result.message(o, "forward")
+            for f in (o in oracles) * spec.forward_stages():  # one forward stage per output
+                assert not result.stage_failed(o, f), result.message(o, f)
     oracle, stage = sorted(failing)[0]
     msg = result.message(oracle, stage)
     for part in (spec.name, f"[{dtype}]", stage, oracle, *MESSAGE_PARTS):
