@@ -99,7 +99,9 @@ def assert_caught(spec, dtype: str, by: By, oracles: Iterable[str] | None = None
         for o in FRAMEWORKS:
             for f in (o in oracles) * spec.forward_stages():  # one forward stage per output
                 assert not result.stage_failed(o, f), result.message(o, f)
-    oracle, stage = sorted(failing)[0]
+    failed = sorted(p for p in failing if result.stage_failed(*p))  # failing() also lists pairs never compared
+    assert failed, f"{spec.name} [{dtype}]: nothing failed; not compared: {sorted(failing)}"
+    oracle, stage = failed[0]
     msg = result.message(oracle, stage)
     for part in (spec.name, f"[{dtype}]", stage, oracle, *MESSAGE_PARTS):
         assert part in msg, f"message lacks {part!r}:\n{msg}"
