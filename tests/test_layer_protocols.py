@@ -186,8 +186,8 @@ def test_ignoring_the_second_cotangent_is_caught():
 
 
 def test_second_output_off_is_caught_at_its_forward():
-    # JAX is asked on the shrunk example only, where c may be too small for 0.1% to show in float32
-    res = assert_caught(_lstm_spec(LSTMCOff, "p_lstm_coff"), "float32", by={"torch": ["forward_c"]},
+    # float64: in float32 0.1% of a small c is within the tolerance, and JAX is asked on the shrunk example only
+    res = assert_caught(_lstm_spec(LSTMCOff, "p_lstm_coff"), "float64", by={"torch": ["forward_c"]},
                         max_examples=N)
     assert not any(res.stage_failed(o, "forward_h") for o in FRAMEWORKS)
 
