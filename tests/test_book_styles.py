@@ -52,6 +52,13 @@ def check_convolution(**kw):
                        relations=("kh <= h", "kw <= w"), **kw)  # rule: the kernel fits in the image
 
 
+def check_convolution_pad1(**kw):
+    return check_layer(lambda p, pad: b1.Convolution(p["W"], p["b"], pad=pad), inputs={"x": ("n", "c", "h", "w")},
+                       params={"W": ("f", "c", "kh", "kw"), "b": ("f",)}, torch_fn=m.torch_conv, jax_fn=m.jax_conv,
+                       name="book1_convolution_pad1", config={"pad": 1},
+                       relations=("kh <= h + 2", "kw <= w + 2"), **kw)  # rule: the kernel fits the padded image
+
+
 def check_pooling(**kw):
     return check_layer(lambda p: b1.Pooling(2, 2, stride=1), inputs={"x": ("n", "c", "h", "w")},
                        torch_fn=m.torch_maxpool2, jax_fn=m.jax_maxpool2, name="book1_pooling",
@@ -128,7 +135,7 @@ def check_time_softmax_with_loss(**kw):
 
 CHECKS = {f.__name__[len("check_"):]: f for f in [
     check_affine, check_relu, check_sigmoid, check_softmax_with_loss, check_batchnorm, check_convolution,
-    check_pooling, check_dropout_train, check_dropout_eval, check_matmul, check_affine2, check_embedding,
+    check_convolution_pad1, check_pooling, check_dropout_train, check_dropout_eval, check_matmul, check_affine2, check_embedding,
     check_rnn, check_lstm, check_gru, check_time_rnn, check_time_lstm, check_time_softmax_with_loss]}
 
 

@@ -346,3 +346,38 @@ def test_several_outputs_reach_the_report(tmp_path):
     summary = summarize(load(tmp_path)[0])
     stages = {s for row in summary["rows"] for s in row["stages"]}
     assert {"forward_h", "forward_c", "grad_c"} <= stages and summary["totals"]["failed"] == 0
+
+
+def test_free_layouts_satisfy_the_relations(monkeypatch):
+    from hypothesis import given, settings
+    from oracles.strategies import layout_for
+
+    monkeypatch.setenv("ORACLE_LAYOUTS", "free")
+    spec = layer_spec(lambda p: b1.Convolution(p["W"], p["b"]), name="p_conv_free",
+                      **_conv_kw(relations=("kh <= h", "kw <= w")))
+
+    @settings(max_examples=30, database=None)
+    @given(layout_for(spec))
+    def drawn(lay):
+        sizes, _, index = lay
+        assert index == -1 and sizes["kh"] <= sizes["h"] and sizes["kw"] <= sizes["w"]
+    drawn()
+
+
+def test_assert_layer_names_the_stage_of_a_book2_layer():
+    from oracles import OracleMismatch, assert_layer
+
+    with pytest.raises(OracleMismatch, match=r"p_assert_off \[float64\] grad_W vs torch"):
+        assert_layer(lambda p: MatMulOff(p["W"]), inputs={"x": ("n", "i")}, params={"W": ("i", "o")},
+                     fn=lambda xp, x, W: x @ W, name="p_assert_off", dtypes=("float64",), oracles=("torch",), **FAST)
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import oracles.names
+    import oracles.protocol
+    import oracles.relations
+
+    for module in (oracles.names, oracles.protocol, oracles.relations):
+        assert doctest.testmod(module).failed == 0, module.__name__

@@ -33,16 +33,16 @@ def batchnorm_train(xp, x, gamma, beta, eps=1e-5):
     return (x - mean) / xp.sqrt(var + eps) * gamma + beta
 
 
-def torch_conv(x, W, b):
+def torch_conv(x, W, b, pad=0):
     import torch.nn.functional as F
 
-    return F.conv2d(x, W, b)
+    return F.conv2d(x, W, b, padding=pad)
 
 
-def jax_conv(x, W, b):
+def jax_conv(x, W, b, pad=0):
     import jax
 
-    out = jax.lax.conv_general_dilated(x, W, (1, 1), "VALID", dimension_numbers=("NCHW", "OIHW", "NCHW"))
+    out = jax.lax.conv_general_dilated(x, W, (1, 1), [(pad, pad)] * 2, dimension_numbers=("NCHW", "OIHW", "NCHW"))
     return out + b[None, :, None, None]
 
 
