@@ -152,7 +152,7 @@ class LSTMIgnoresDc(b2.LSTM):
 class LSTMCOff(b2.LSTM):
     def forward(self, x, h_prev, c_prev):
         h, c = super().forward(x, h_prev, c_prev)
-        return h, c * 1.001
+        return h, c + 1e-3  # only the returned c is off: h and every gradient are right
 
 
 class LSTMTupleBackward(b2.LSTM):
@@ -186,10 +186,10 @@ def test_ignoring_the_second_cotangent_is_caught():
 
 
 def test_second_output_off_is_caught_at_its_forward():
-    # float64: in float32 0.1% of a small c is within the tolerance, and JAX is asked on the shrunk example only
-    res = assert_caught(_lstm_spec(LSTMCOff, "p_lstm_coff"), "float64", by={"torch": ["forward_c"]},
+    res = assert_caught(_lstm_spec(LSTMCOff, "p_lstm_coff"), "float32", by={FRAMEWORKS: ["forward_c"]},
                         max_examples=N)
-    assert not any(res.stage_failed(o, "forward_h") for o in FRAMEWORKS)
+    assert not any(res.stage_failed(o, s) for o in FRAMEWORKS for s in res.stages if s != "forward_c")
+    assert not any(res.stage_failed("numerical", s) for s in res.stages if not Stage(s).is_forward)
 
 
 def test_each_output_has_its_own_cotangent():
