@@ -42,6 +42,9 @@ class Answer:
 
     def by_stage(self) -> dict[str, np.ndarray]:
         """stage -> value: "forward" (when there is an output) and "grad_<name>" per gradient."""
-        vals = {} if self.output is None else {FORWARD: np.asarray(self.output)}
+        if isinstance(self.output, dict):  # several outputs: already keyed by stage ("forward_h", ...)
+            vals = {Stage(k): np.asarray(v) for k, v in self.output.items()}
+        else:
+            vals = {} if self.output is None else {FORWARD: np.asarray(self.output)}
         vals.update({Stage.grad(k): np.asarray(v) for k, v in self.grads.items()})
         return vals

@@ -5,14 +5,14 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Callable, Sequence
 
-from .backends import output_shape
+from .backends import output_shapes
 from .check import run_check
 from .directional import DEFAULT_K, Probe, run_directional
 from .names import DIRECTIONAL, DTYPES, JOINT, ORACLES
 from .options import OPTIONS, RunOptions
 from .result import CheckResult, OracleMismatch
 from .spec import Arg, Domain, Float, LayerSpec, Shape
-from .strategies import Case, cotangent
+from .strategies import Case, cotangents
 from .validate import check_custom_name, validate_layer_args, validate_options, validate_spec
 
 
@@ -174,8 +174,7 @@ class DirectionalResult:
 
 def _failing_probes(spec: LayerSpec, case: Case, k: int) -> list[Probe]:
     """The probes of one (failing) example again, for the message: deterministic given the case."""
-    out_shape, _ = output_shape(spec, case)
-    ct = cotangent(out_shape, case.dtype, case.seed)
+    ct = cotangents(spec, output_shapes(spec, case), case.dtype, case.seed)
     try:
         probes = run_directional(spec, case, ct, k).probes
     except Exception as e:

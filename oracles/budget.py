@@ -67,7 +67,7 @@ def float32_noise(spec: LayerSpec, case: Case, ct: np.ndarray, answers: dict,
               {a.name: upcast(case.inputs[a.name]) if a.kind != "index" else case.inputs[a.name] for a in spec.inputs},
               {k: upcast(v) for k, v in case.params.items()}, case.seed)
     try:
-        truth = run_torch(spec, up, upcast(ct))
+        truth = run_torch(spec, up, tuple(upcast(c) for c in ct) if spec.outputs else upcast(ct))
         t32 = None if any(k[0] == "torch" for k in answers) else run_torch(spec, case, ct)
     except Exception:
         return {}

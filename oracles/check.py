@@ -18,7 +18,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 
 from . import budget, records
-from .backends import RUNNERS, jax_is_warm, output_shape
+from .backends import RUNNERS, jax_is_warm, output_shapes
 from .directional import run_directional
 from .comparison import Comparison
 from .judge import ExampleRun, Tally, check_error, decide, judge_example, with_repro
@@ -26,7 +26,7 @@ from .names import DIRECTIONAL, FRAMEWORKS, ORACLES, Stage, oracle_stages
 from .reference_run import hygiene, run_reference
 from .result import CheckResult, OracleMismatch, OracleNotRun
 from .spec import Convention, LayerSpec
-from .strategies import Case, cases, cotangent, kink_cases
+from .strategies import Case, cases, cotangents, kink_cases
 from .tolerances import Tol, tolerance_for
 from .validate import validate_run
 
@@ -70,11 +70,12 @@ def evaluate_case(
     """
     shapes = {k: list(v) for k, v in case.shapes().items()}
     try:
-        out_shape, _ = output_shape(spec, case)
+        out_shapes = output_shapes(spec, case)
     except Exception as e:  # the spec's own math cannot run on these shapes
         raise OracleError(f"{spec.name} [{case.dtype}] oracle torch failed on shapes {shapes}: {e}") from e
-    shapes["out"] = list(out_shape)
-    ct = cotangent(out_shape, case.dtype, case.seed)
+    for o, s in zip(spec.outputs or ("",), out_shapes):
+        shapes["out_" + o if o else "out"] = list(s)
+    ct = cotangents(spec, out_shapes, case.dtype, case.seed)  # one per output
     stages = tuple(Stage(s) for s in spec.stages())
     ref = run_reference(spec, case, ct)
     if ref.layer is not None and not ref.broken:

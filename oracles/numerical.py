@@ -53,7 +53,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .answer import Answer, Kinks
-from .names import FORWARD, Stage
+from .names import Stage
+from .protocol import as_tuple, forward_outputs
 from .spec import LayerSpec
 from .strategies import Case
 from .tolerances import resolution_needed
@@ -100,13 +101,13 @@ def run_numerical(spec: LayerSpec, case: Case, ct: np.ndarray) -> Answer:
     inputs = {a.name: (np.array(case.inputs[a.name], dtype=np.float64) if a.kind != "index"
                        else np.array(case.inputs[a.name])) for a in spec.inputs}
     params = {k: np.array(v, dtype=np.float64) for k, v in case.params.items()}
-    ct64 = np.asarray(ct, dtype=np.float64)
-    order = [a.name for a in spec.inputs]
+    ct64 = _joined(as_tuple(ct))
 
     def forward() -> np.ndarray:
         layer = spec.make(dict(params), **spec.config)
-        # a copy: a layer may return a view of its input (Flatten), which the next step would move
-        return np.array(layer.forward(*[inputs[n] for n in order]), dtype=np.float64, copy=True)
+        # copies (forward_outputs): a layer may return a view of its input (Flatten), which the next step
+        # would move; several outputs are joined into one vector, their cotangents alike
+        return _joined(forward_outputs(spec, layer, inputs))
 
     targets = [*((n, inputs[n]) for n in spec.diff_inputs), *params.items()]
     center = forward()
@@ -123,8 +124,15 @@ def run_numerical(spec: LayerSpec, case: Case, ct: np.ndarray) -> Answer:
     if precision == "float32" and case.dtype == "float64":
         text = ("the layer computes in float32 whatever it is given: its float64 output does not move when its "
                 "inputs and parameters move by a quarter of a float32 spacing (float64 values, float32 accuracy)")
-        notes = {s: text for s in [FORWARD, *uncertainty]}
+        notes = {s: text for s in [*spec.forward_stages(), *uncertainty]}
     return Answer(None, grads, time.perf_counter() - t0, uncertainty=uncertainty, kinks=kinks, notes=notes)
+
+
+def _joined(arrays: tuple) -> np.ndarray:
+    """One output as it is (a wrong shape still broadcasts and is judged elsewhere); several as one vector."""
+    if len(arrays) == 1:
+        return np.asarray(arrays[0], dtype=np.float64)
+    return np.concatenate([np.asarray(a, dtype=np.float64).reshape(-1) for a in arrays])
 
 
 def computes_in(forward, center: np.ndarray, arrays: list[np.ndarray]) -> str:

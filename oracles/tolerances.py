@@ -71,7 +71,8 @@ ORACLE_KIND = {"torch": "exact", "jax": "exact", "numerical": "numerical"}
 
 
 def stage_kind(stage: str) -> str:
-    return "forward" if stage == "forward" else "grad"
+    """"forward" for the output ("forward", or "forward_<output>" of a layer with several), else "grad"."""
+    return "forward" if stage == "forward" or stage.startswith("forward_") else "grad"
 
 
 def tolerance_for(dtype: str, oracle: str, stage: str, overrides: dict | None = None) -> Tol:
