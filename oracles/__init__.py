@@ -8,14 +8,14 @@ from __future__ import annotations
 import importlib
 
 _EXPORTS = {
-    "Arg": "spec", "Domain": "spec", "Float": "spec", "Index": "spec", "OneHot": "spec", "LayerSpec": "spec",
+    "Arg": "spec", "Convention": "spec", "Domain": "spec", "Float": "spec", "Index": "spec", "OneHot": "spec", "LayerSpec": "spec",
     "Stage": "names", "FORWARD": "names", "FRAMEWORKS": "names",
     "Tol": "tolerances", "TOLERANCES": "tolerances", "tolerance_for": "tolerances",
     "Case": "strategies", "cases": "strategies", "DTYPES": "names",
     "Comparison": "comparison", "Measurement": "comparison", "measure": "comparison", "compare": "judge",
     "Outcome": "judge", "Verdict": "judge",
     "ORACLES": "names", "JAX_STATS": "backends", "configure": "backends",
-    "CheckResult": "result", "OracleMismatch": "result", "OracleNotRun": "result", "OracleError": "check",
+    "CheckResult": "result", "OracleMismatch": "result", "OracleNotRun": "result", "OracleInconclusiveWarning": "result", "OracleError": "check",
     "evaluate_case": "check", "run_check": "check", "replay": "check",
     "REGISTRY": "zoo", "register": "registry",
     "check_layer": "api", "assert_layer": "api", "check_layer_directional": "api", "DirectionalResult": "api", "LayerReport": "api", "layer_spec": "api",

@@ -19,10 +19,13 @@ from typing import Callable
 
 import numpy as np
 
+from .answer import Answer, Kinks  # noqa: F401  (Answer re-exported: oracles import it from here)
+from .numerical import run_numerical
 from .spec import LayerSpec
 from .strategies import Case
 
 from .names import FORWARD, Stage
+from .protocol import forward_outputs, weighted_sum
 
 _configured = False
 
@@ -59,30 +62,6 @@ def configure() -> None:
     # batch_norm call measured 140 ms with 2 threads against 0.1 ms with 1.
     torch.set_num_threads(1)
     _configured = True
-
-
-@dataclass
-class Answer:
-    """What one oracle said on one example: the output (None for the numerical oracle, which has no
-    forward of its own), the gradient per input or parameter name, and the wall time of the call.
-
-    An oracle that knows more about its answer says so per stage: `bounds`, its own error bound (used
-    instead of the tolerance table); `reference`, the reference's side of a question only this oracle
-    asks (the directional oracle's projections <g_reference, v>); `notes`, what it found wrong.
-    """
-
-    output: np.ndarray | None
-    grads: dict[str, np.ndarray]
-    seconds: float
-    bounds: dict = field(default_factory=dict)
-    reference: dict = field(default_factory=dict)
-    notes: dict = field(default_factory=dict)
-
-    def by_stage(self) -> dict[str, np.ndarray]:
-        """stage -> value: "forward" (when there is an output) and "grad_<name>" per gradient."""
-        vals = {} if self.output is None else {FORWARD: np.asarray(self.output)}
-        vals.update({Stage.grad(k): np.asarray(v) for k, v in self.grads.items()})
-        return vals
 
 
 Outcome = Answer  # the name before the judge's outcomes took it; kept for code written against it
@@ -123,12 +102,39 @@ def _jax_fn(spec: LayerSpec) -> Callable:
 
 
 def output_shape(spec: LayerSpec, case: Case) -> tuple[tuple[int, ...], str]:
-    """Shape and dtype of the true output, from a no-grad torch forward (cheap, no compile)."""
+    """Shape and dtype of the true output (the first, for a layer with several), from a no-grad torch
+    forward (cheap, no compile)."""
     return forward_shape(spec, case.inputs, case.params)
 
 
+def output_shapes(spec: LayerSpec, case: Case) -> list[tuple[int, ...]]:
+    """The shape of each true output, in the order of spec.forward_stages() (one for a one-output layer);
+    a ValueError when the math returns another number of outputs than `spec.outputs` names."""
+    import torch
+
+    configure()
+    with torch.no_grad():
+        out = _torch_call(spec, {k: torch.from_numpy(np.array(v)) for k, v in {**case.inputs, **case.params}.items()})
+    return [tuple(o.shape) for o in _outputs(spec, out)]
+
+
+def _torch_call(spec: LayerSpec, tensors: dict):
+    return spec.call_math(_torch_fn(spec), tensors, {k: tensors[k] for k in spec.params})
+
+
+def _outputs(spec: LayerSpec, out) -> tuple:
+    """The math's return value as a tuple of outputs (checked against `spec.outputs`)."""
+    if not spec.outputs:
+        return (out,)
+    if not isinstance(out, (tuple, list)) or len(out) != len(spec.outputs):
+        got = f"{len(out)} outputs" if isinstance(out, (tuple, list)) else "one array"
+        raise ValueError(f"{spec.name}: the math returned {got} but outputs={spec.outputs}: return a tuple in that order")
+    return tuple(out)
+
+
 def forward_shape(spec: LayerSpec, inputs: dict, params: dict, *, lenient: bool = False) -> tuple[tuple[int, ...], str] | None:
-    """Shape and dtype of the spec's output on these arrays, from a no-grad torch forward (cheap, no compile).
+    """Shape and dtype of the spec's output on these arrays (the first, for a layer with several), from a
+    no-grad torch forward (cheap, no compile).
 
     lenient: None instead of an exception when the call raises, and None when the output is not finite
     (a generated network leaves such a block out)."""
@@ -137,11 +143,8 @@ def forward_shape(spec: LayerSpec, inputs: dict, params: dict, *, lenient: bool 
     configure()
     try:
         with torch.no_grad():
-            out = _torch_fn(spec)(
-                *[torch.from_numpy(np.array(inputs[a.name])) for a in spec.inputs],
-                **{k: torch.from_numpy(np.array(v)) for k, v in params.items()},
-                **spec.config,
-            )
+            tensors = {k: torch.from_numpy(np.array(v)) for k, v in {**inputs, **params}.items()}
+            out = _outputs(spec, _torch_call(spec, tensors))[0]
     except Exception:
         if lenient:
             return None
@@ -151,7 +154,14 @@ def forward_shape(spec: LayerSpec, inputs: dict, params: dict, *, lenient: bool 
     return tuple(out.shape), str(out.dtype).replace("torch.", "")
 
 
-def run_torch(spec: LayerSpec, case: Case, ct: np.ndarray) -> Answer:
+def _answer_output(spec: LayerSpec, outs: tuple):
+    """Answer.output: the array, or stage -> array for a layer with several outputs."""
+    if not spec.outputs:
+        return outs[0]
+    return {Stage.forward(o): v for o, v in zip(spec.outputs, outs)}
+
+
+def run_torch(spec: LayerSpec, case: Case, ct) -> Answer:
     import torch
 
     configure()
@@ -161,16 +171,17 @@ def run_torch(spec: LayerSpec, case: Case, ct: np.ndarray) -> Answer:
         tensors[a.name] = torch.from_numpy(np.array(case.inputs[a.name])).requires_grad_(a.differentiable)
     for k, v in case.params.items():
         tensors[k] = torch.from_numpy(np.array(v)).requires_grad_(True)
-    out = _torch_fn(spec)(*[tensors[a.name] for a in spec.inputs], **{k: tensors[k] for k in spec.params}, **spec.config)
+    outs = _outputs(spec, _torch_call(spec, tensors))
     wrt = spec.diff_inputs + list(spec.params)
+    cts = ct if spec.outputs else (ct,)
     grads = torch.autograd.grad(
-        out, [tensors[n] for n in wrt], grad_outputs=torch.from_numpy(np.array(ct)), allow_unused=True
+        outs, [tensors[n] for n in wrt], grad_outputs=[torch.from_numpy(np.array(c)) for c in cts], allow_unused=True
     )
     result = {
         n: (g.detach().numpy() if g is not None else np.zeros_like(case.inputs.get(n, case.params.get(n))))
         for n, g in zip(wrt, grads)
     }
-    return Answer(out.detach().numpy(), result, time.perf_counter() - t0)
+    return Answer(_answer_output(spec, tuple(o.detach().numpy() for o in outs)), result, time.perf_counter() - t0)
 
 
 def _jax_vjp(spec: LayerSpec) -> Callable:
@@ -180,16 +191,14 @@ def _jax_vjp(spec: LayerSpec) -> Callable:
     import jax
 
     f = _jax_fn(spec)
-    names = [a.name for a in spec.inputs]
-    config = dict(spec.config)
 
     def vjp(diff_vals: dict, other_vals: dict, params: dict, ct):
         def g(diff_vals, params):
-            vals = {**other_vals, **diff_vals}
-            return f(*[vals[n] for n in names], **params, **config)
+            out = spec.call_math(f, {**other_vals, **diff_vals}, params)
+            return tuple(_outputs(spec, out)) if spec.outputs else out  # a tuple: ct is one too
 
         out, pullback = jax.vjp(g, diff_vals, params)
-        g_in, g_par = pullback(ct)
+        g_in, g_par = pullback(tuple(ct) if spec.outputs else ct)
         return out, g_in, g_par
 
     fn = jax.jit(vjp)
@@ -206,7 +215,7 @@ def jax_is_warm(spec: LayerSpec, case: Case) -> bool:
     return _jax_signature(spec, case) in JAX_STATS.signatures
 
 
-def run_jax(spec: LayerSpec, case: Case, ct: np.ndarray) -> Answer:
+def run_jax(spec: LayerSpec, case: Case, ct) -> Answer:
     import jax
 
     configure()
@@ -224,44 +233,8 @@ def run_jax(spec: LayerSpec, case: Case, ct: np.ndarray) -> Answer:
         JAX_STATS.compiles += 1
         JAX_STATS.compile_seconds += dt
     grads = {**{k: np.asarray(v) for k, v in g_in.items()}, **{k: np.asarray(v) for k, v in g_par.items()}}
-    return Answer(np.asarray(out), grads, dt)
-
-
-def run_numerical(spec: LayerSpec, case: Case, ct: np.ndarray) -> Answer:
-    """Central differences of sum(ct * layer.forward(...)), everything in float64, step 1e-6 * max(1, |v|):
-    sum(ct * (out(v + h) - out(v - h))) / 2h."""
-    t0 = time.perf_counter()
-    inputs = {
-        a.name: (np.array(case.inputs[a.name], dtype=np.float64) if a.kind != "index" else np.array(case.inputs[a.name]))
-        for a in spec.inputs
-    }
-    params = {k: np.array(v, dtype=np.float64) for k, v in case.params.items()}
-    ct64 = np.asarray(ct, dtype=np.float64)
-    order = [a.name for a in spec.inputs]
-
-    def out() -> np.ndarray:
-        layer = spec.make(dict(params), **spec.config)
-        # a copy: a layer may return a view of its input (Flatten), which the next step would move
-        return np.array(layer.forward(*[inputs[n] for n in order]), dtype=np.float64, copy=True)
-
-    grads = {}
-    for name, arr in [*((n, inputs[n]) for n in spec.diff_inputs), *params.items()]:
-        g = np.zeros_like(arr)
-        flat, gflat = arr.reshape(-1), g.reshape(-1)  # views: writing flat[i] perturbs arr
-        for i in range(flat.size):
-            orig = flat[i]
-            h = 1e-6 * max(1.0, abs(orig))
-            hi, lo = orig + h, orig - h  # divide by the step actually taken, not the intended 2h
-            flat[i] = hi
-            up = out()
-            flat[i] = lo
-            down = out()
-            flat[i] = orig
-            # difference the outputs before weighting and summing: entries the step did not move
-            # cancel exactly instead of leaving the rounding of a large sum(ct * out) behind
-            gflat[i] = float(np.sum(ct64 * (up - down))) / (hi - lo)
-        grads[name] = g
-    return Answer(None, grads, time.perf_counter() - t0)
+    outs = tuple(np.asarray(o) for o in out) if spec.outputs else (np.asarray(out),)
+    return Answer(_answer_output(spec, outs), grads, dt)
 
 
 RUNNERS: dict[str, Callable[[LayerSpec, Case, np.ndarray], Answer]] = {

@@ -15,10 +15,12 @@ import os
 import time
 from pathlib import Path
 
+import numpy as np
+
 from hypothesis import HealthCheck, given, settings
 
 from . import budget, records, work
-from .backends import RUNNERS, jax_is_warm, output_shape
+from .backends import RUNNERS, jax_is_warm, output_shapes
 from .directional import run_directional
 from .comparison import Comparison
 from .judge import ExampleRun, Outcome, Tally, check_error, decide, judge_example, with_repro
@@ -27,8 +29,8 @@ from .options import OPTIONS
 from .reference_run import hygiene, run_reference
 from .result import CheckResult, OracleMismatch, OracleNotRun
 from .spec import Convention, LayerSpec
-from .strategies import Case, cases, cotangent, kink_cases
-from .tolerances import tolerance_for
+from .strategies import Case, cases, cotangents, kink_cases
+from .tolerances import Tol, tolerance_for
 from .validate import validate_run
 
 __all__ = ["CheckResult", "OracleError", "OracleMismatch", "OracleNotRun", "evaluate_case", "run_check", "replay"]
@@ -71,11 +73,12 @@ def evaluate_case(
     """
     shapes = {k: list(v) for k, v in case.shapes().items()}
     try:
-        out_shape, _ = output_shape(spec, case)
+        out_shapes = output_shapes(spec, case)
     except Exception as e:  # the spec's own math cannot run on these shapes
         raise OracleError(f"{spec.name} [{case.dtype}] oracle torch failed on shapes {shapes}: {e}") from e
-    shapes["out"] = list(out_shape)
-    ct = cotangent(out_shape, case.dtype, case.seed)
+    for o, s in zip(spec.outputs or ("",), out_shapes):
+        shapes["out_" + o if o else "out"] = list(s)
+    ct = cotangents(spec, out_shapes, case.dtype, case.seed)  # one per output
     stages = tuple(Stage(s) for s in spec.stages())
     ref = run_reference(spec, case, ct)
     if ref.layer is not None and not ref.broken:
@@ -95,17 +98,24 @@ def evaluate_case(
         layer=spec.name, dtype=case.dtype, shapes=shapes, example=example, stages=stages, reference=reference,
         notes=notes, answers=answers, seconds={o: a.seconds for o, a in asked.items() if a is not None},
         tolerances=_in_force(spec, case.dtype, stages, asked, noise),
-        noise={s: budget.noise_summary(n) for s, n in noise.items()}, convention=convention))
+        noise={s: budget.noise_summary(n) for s, n in noise.items()}, convention=convention,
+        uncertainty={(o, s): u for o, a in asked.items() if a is not None for s, u in a.uncertainty.items()},
+        kinks={s: k for a in asked.values() if a is not None for s, k in a.kinks.items()}))
 
 
 def _in_force(spec: LayerSpec, dtype: str, stages, asked: dict, noise: dict) -> dict:
-    """(oracle, stage) -> the tolerance in force: the oracle's own error bound where it gives one, else
-    the table (with the layer's overrides) widened by the float32 budget."""
+    """(oracle, stage) -> the tolerance in force: the oracle's own tolerance where it gives one (bounds),
+    else the table (with the layer's overrides) widened by the float32 budget, plus the oracle's own error
+    bound per entry where it knows one (uncertainty: the numerical oracle)."""
     out = {}
     for o, a in asked.items():
         for s in oracle_stages(o, stages):
-            own = a is not None and s in a.bounds
-            out[(o, s)] = a.bounds[s] if own else budget.widen(tolerance_for(dtype, o, s, spec.tolerances), noise.get(s))
+            if a is not None and s in a.bounds:
+                out[(o, s)] = a.bounds[s]
+                continue
+            tol = budget.widen(tolerance_for(dtype, o, s, spec.tolerances), noise.get(s))
+            own = None if a is None else a.uncertainty.get(s)
+            out[(o, s)] = tol if own is None else Tol(atol=np.asarray(tol.atol) + own, rtol=tol.rtol)
     return out
 
 
@@ -231,7 +241,7 @@ def run_check(
         error = _metered_drive(spec, dtype, tuple(oracles), tally, strategy, max_examples, convention, runners, meter)
     except Exception as e:  # the check itself could not run (OracleError, a Hypothesis error): say so in
         if record:          # the records too, so the report cannot show this layer as absent-but-passing
-            records.emit(tally.passing + [c for c, _ in with_repro(tally.failures).values()] + [check_error(spec.name, dtype, e)])
+            records.emit(tally.passing + [c for c, _ in with_repro(tally.failures).values()] + [check_error(spec.name, dtype, e)], spec.family)
         raise
     stages = spec.stages()
     pairs = [(o, s) for o in oracles for s in oracle_stages(o, stages)]
@@ -244,7 +254,7 @@ def run_check(
         convention=convention, last_failing=tally.last_failing, calls=meter.calls)
     if record:  # with the verdicts no comparison shows: not-run and inconclusive pairs
         unfinished = [v for v in result.verdicts.values() if v.outcome in (Outcome.NOT_RUN, Outcome.INCONCLUSIVE)]
-        records.emit(result.records() + unfinished)
+        records.emit(result.records() + unfinished, spec.family)
     return result
 
 

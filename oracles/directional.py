@@ -43,7 +43,7 @@ import numpy as np
 
 from .backends import Answer
 from .names import JOINT, Stage
-from .reference_run import reference_pass
+from .reference_run import forward_outputs, reference_pass
 from .spec import LayerSpec
 from .strategies import Case
 from .tolerances import Tol
@@ -170,15 +170,23 @@ def _layer_forward(spec: LayerSpec, case: Case) -> tuple[Callable, dict[str, np.
     fixed = {n: (v.astype(np.float64) if v.dtype.kind == "f" else v) for n, v in fixed.items()}
     values = {n: np.asarray(case.inputs[n], dtype=np.float64) for n in spec.diff_inputs}
     values.update({n: np.asarray(v, dtype=np.float64) for n, v in case.params.items()})
-    order = [a.name for a in spec.inputs]
 
     def forward(vals: dict[str, np.ndarray]) -> np.ndarray:
-        # no copies: directional_probes hands every call freshly computed arrays
+        # no copies needed: directional_probes hands every call freshly computed arrays
         layer = spec.make({p: vals[p] for p in spec.params}, **spec.config)
-        args = {**fixed, **{n: vals[n] for n in spec.diff_inputs}}
-        return layer.forward(*[args[n] for n in order])
+        outs = forward_outputs(spec, layer, {**fixed, **{n: vals[n] for n in spec.diff_inputs}})
+        return _flat(outs) if spec.outputs else outs[0]  # several outputs: one vector, cotangents alike
 
     return forward, values
+
+
+def _flat(arrays) -> np.ndarray:
+    """Several outputs (or their cotangents) as one float64 vector: sum(ct * out) is then one dot product."""
+    return np.concatenate([np.asarray(a, dtype=np.float64).reshape(-1) for a in arrays])
+
+
+def _layer_ct(spec: LayerSpec, ct):
+    return _flat(ct) if spec.outputs else ct
 
 
 def directional_check(spec: LayerSpec, case: Case, ct, reference_grads: dict, k: int = DEFAULT_K,
@@ -187,7 +195,7 @@ def directional_check(spec: LayerSpec, case: Case, ct, reference_grads: dict, k:
     differentiable input and parameter) along k random unit directions. Returns one Probe per direction:
     (direction, fd, projection, passed), with the tolerance and its terms as attributes."""
     forward, values = _layer_forward(spec, case)
-    return directional_probes(forward, values, reference_grads, ct, k=k,
+    return directional_probes(forward, values, reference_grads, _layer_ct(spec, ct), k=k,
                               seed=case.seed if seed is None else seed, dtype=case.dtype)
 
 
@@ -242,7 +250,7 @@ def run_directional(spec: LayerSpec, case: Case, ct: np.ndarray, k: int = DEFAUL
     forward, values = _layer_forward(spec, case)
     shapes = {n: v.shape for n, v in values.items()}
     ref = reference_grads(spec, case, ct)
-    probes = directional_probes(forward, values, ref, ct, directions=_orthonormal(shapes, k, case.seed), dtype=case.dtype)
+    probes = directional_probes(forward, values, ref, _layer_ct(spec, ct), directions=_orthonormal(shapes, k, case.seed), dtype=case.dtype)
     grads = {}
     for n, s in shapes.items():
         g = ref.get(n)

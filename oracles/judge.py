@@ -29,7 +29,9 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .answer import Kinks
 from .comparison import Comparison, Measurement, measure
+from .undecided import kink_note, undecided_reason
 from .names import JOINT, ORACLES, Stage, oracle_stages
 from .spec import Convention
 from .tolerances import Tol
@@ -53,15 +55,21 @@ def _documented(conv: Convention | None, oracle: str, stage: str) -> bool:
 
 
 def _build(m: Measurement, meta: dict, notes: list[str], extra: dict, repro: Callable[[], str] | str,
-           convention: Convention | None, seconds: float) -> Comparison:
-    """The only constructor call of Comparison in the project."""
+           convention: Convention | None, seconds: float, undecided: str = "") -> Comparison:
+    """The only constructor call of Comparison in the project. `undecided`: why the oracle's own error
+    bound cannot decide what the values alone would (too loose to tell, or a kink): inconclusive."""
     notes = [n for n in notes if n] + list(m.problems)
     documented = _documented(convention, meta["oracle"], meta["stage"])
+    if convention is not None:  # every comparison of an example put on a kink says so: the report keeps
+        extra = {**extra, "kink": convention.where}  # oracle-vs-oracle differences there out of its matrix
     if documented:
         extra = {**extra, "differs": not m.within}
     outcome = _example_outcome(m, notes, documented)
     if outcome is Outcome.INCONCLUSIVE:
         notes.append(_nothing_compared(m))
+    elif undecided and not notes:  # a protocol breach or a problem still fails
+        outcome = Outcome.INCONCLUSIVE
+        notes.append(undecided)
     passed = outcome is Outcome.PASS
     worst = m.worst_index is not None
     return Comparison(
@@ -121,7 +129,9 @@ class ExampleRun:
     reference: stage -> what the reference layer returned (copies). notes: stage -> protocol breaches and
     hygiene findings. answers: oracle -> {stage -> array}, or None for an oracle that could not run
     because the layer itself is broken. tolerances: (oracle, stage) -> Tol in force (float32 budget
-    applied). noise: stage -> the float32 noise the budget measured (for the record).
+    applied; an oracle's own bound already added). noise: stage -> the float32 noise the budget measured
+    (for the record). uncertainty: (oracle, stage) -> that oracle's own bound per entry (the numerical
+    oracle). kinks: stage -> where the numerical oracle found the forward not differentiable.
     """
 
     layer: str
@@ -136,6 +146,8 @@ class ExampleRun:
     tolerances: dict[tuple[str, str], Tol]
     noise: dict[str, float] = field(default_factory=dict)
     convention: Convention | None = None
+    uncertainty: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
+    kinks: dict[str, Kinks] = field(default_factory=dict)
 
 
 def judge_example(run: ExampleRun) -> list[Comparison]:
@@ -160,11 +172,27 @@ def judge_example(run: ExampleRun) -> list[Comparison]:
             if vs:
                 extra["vs"] = vs
             notes = list(run.notes.get(stage, ()))
+            own = run.uncertainty.get((oracle, stage))
+            undecided = ""
+            if expected is not None and not m.problems:
+                ref = run.reference.get(stage)
+                if own is not None:
+                    extra["bound"] = float(np.max(own, initial=0.0))
+                    undecided = undecided_reason(ref, expected, tol, own, run.kinks.get(stage), m.within, oracle, _scale(answer))
+                elif not m.within and run.kinks.get(stage) is not None:
+                    notes.append(kink_note(m, run.kinks[stage]))
             meta = dict(layer=run.layer, dtype=run.dtype, stage=str(stage), oracle=oracle, shapes=run.shapes,
                         example=run.example)
             # no repro here: it is made once per failing pair when the check is decided (with_repro)
-            comps.append(_build(m, meta, notes, extra, "", run.convention, run.seconds.get(oracle, 0.0)))
+            comps.append(_build(m, meta, notes, extra, "", run.convention, run.seconds.get(oracle, 0.0), undecided))
     return comps
+
+
+def _scale(answer: dict) -> float:
+    """The largest finite gradient entry of one oracle's answer on an example, over every stage."""
+    tops = [float(np.max(np.abs(v[np.isfinite(v)]), initial=0.0)) for s, v in answer.items()
+            if not Stage(s).is_forward and np.size(v)]
+    return max(tops, default=0.0)
 
 
 def _agreement(oracle: str, stage: str, answers: dict) -> dict[str, float]:

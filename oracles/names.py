@@ -1,7 +1,8 @@
 """The project's fixed vocabularies, in one place and without heavy imports (the pytest plugin reads
 them): oracle names, dtypes, the records schema, and the Stage type.
 
-A stage is what one comparison is about: the layer's output ("forward"), the gradient with respect to
+A stage is what one comparison is about: the layer's output ("forward"; "forward_<name>" for each output
+of a layer with several, LayerSpec.outputs), the gradient with respect to
 one input or parameter ("grad_<name>"), or the gradient with respect to all of them at once ("grad": the
 directional oracle's stage, which probes every input and parameter together). `Stage` is a `str` (records, test ids and messages keep the
 plain text) that knows its parts, so nothing cuts strings apart by position.
@@ -9,6 +10,9 @@ plain text) that knows its parts, so nothing cuts strings apart by position.
 >>> s = Stage.grad("W")
 >>> s, s.kind, s.wrt, Stage("forward").wrt
 ('grad_W', 'grad', 'W', None)
+>>> h = Stage.forward("h")
+>>> h, h.kind, h.is_forward, h.output
+('forward_h', 'forward', True, 'h')
 """
 from __future__ import annotations
 
@@ -36,17 +40,25 @@ VERDICT_FIELDS: dict[str, str] = {"layer": "string", "dtype": "string", "stage":
                                   "outcome": "string", "reason": "string"}
 
 _GRAD = "grad_"
+_FORWARD = "forward_"
 
 
 class Stage(str):
-    """"forward" or "grad_<name>"; anything else is a ValueError naming the text."""
+    """"forward", "forward_<output>", "grad" or "grad_<name>"; anything else is a ValueError naming the text."""
 
     __slots__ = ()
 
     def __new__(cls, text: str) -> "Stage":
-        if not isinstance(text, str) or not (text in ("forward", "grad") or (text.startswith(_GRAD) and len(text) > len(_GRAD))):
-            raise ValueError(f"stage {text!r}: expected 'forward', 'grad' or 'grad_<name>'")
+        ok = isinstance(text, str) and (text in ("forward", "grad") or any(
+            text.startswith(p) and len(text) > len(p) for p in (_GRAD, _FORWARD)))
+        if not ok:
+            raise ValueError(f"stage {text!r}: expected 'forward', 'forward_<output>', 'grad' or 'grad_<name>'")
         return super().__new__(cls, text)
+
+    @classmethod
+    def forward(cls, output: str | None = None) -> "Stage":
+        """The stage of the layer's output: "forward", or "forward_<output>" for one of several outputs."""
+        return cls("forward" if output is None else _FORWARD + output)
 
     @classmethod
     def grad(cls, name: str) -> "Stage":
@@ -55,7 +67,12 @@ class Stage(str):
 
     @property
     def is_forward(self) -> bool:
-        return self == "forward"
+        return self == "forward" or self.startswith(_FORWARD)
+
+    @property
+    def output(self) -> str | None:
+        """The output this forward stage compares, for a layer with several outputs; None otherwise."""
+        return self[len(_FORWARD):] if self.startswith(_FORWARD) else None
 
     @property
     def kind(self) -> str:

@@ -13,6 +13,7 @@ class RunOptions:
     oracles: tuple[str, ...] | None = None
     dtypes: tuple[str, ...] | None = None
     max_examples: int | None = None
+    inconclusive: str = "fail"  # "warn": an INCONCLUSIVE verdict is a warning, accepted knowingly
     work_budget: int | None = None  # forward calls per check (None: oracles/work.py's default)
     hang_guard: float | None = None  # seconds per check before it is taken to hang (None: the default)
     pytest: bool = False  # set by the pytest plugin: outside pytest no Hypothesis database is written

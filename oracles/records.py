@@ -162,11 +162,13 @@ def jsonable(x):
     return x
 
 
-def emit(comparisons) -> None:
-    """Append comparisons to the active records file; nothing happens when none is active."""
+def emit(comparisons, family: str = "") -> None:
+    """Append comparisons to the active records file; nothing happens when none is active. `family`
+    (e.g. `spec.family`, "networks") is written with each, for the report's per-family view."""
     if _sink is None or not comparisons:
         return
-    text = "".join(json.dumps(jsonable(c.to_json())) + "\n" for c in comparisons)
+    docs = [c.to_json() for c in comparisons]
+    text = "".join(json.dumps(jsonable({**d, "family": family} if family else d)) + "\n" for d in docs)
 
     def append() -> None:
         _open_file()

@@ -1,7 +1,8 @@
 """The reference side of one example: build the layer, forward, backward, and say how it broke the
 protocol if it did. Everything the layer returns or exposes is copied the moment it is returned, so a
 layer that reuses its buffers, writes gradients in place or is called again later cannot change what
-gets compared.
+gets compared. How a layer is called and read (its style: flags, several outputs, params/grads lists)
+is oracles/protocol.py; `weighted_sum` and `forward_outputs` are re-exported here for the oracles.
 
 Two hygiene checks no oracle can make, each a plain reference-against-reference comparison:
 - nondeterminism: a fresh instance given the same input and cotangent must give the same results;
@@ -15,10 +16,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .names import FORWARD, Stage
+from .names import Stage
+from .protocol import (as_tuple, call_backward, call_forward, copy, forward_outputs, ignored_gradients, input_grads,
+                       param_grads, split_outputs, weighted_sum)
 from .spec import LayerSpec
-from .strategies import Case, cotangent
+from .strategies import Case, cotangents
 from .tolerances import tolerance_for
+
+__all__ = ["ReferenceRun", "run_reference", "reference_pass", "hygiene", "short_exc", "normalize_input_grads",
+           "forward_outputs", "weighted_sum"]
 
 
 @dataclass
@@ -47,69 +53,57 @@ def short_exc(e: BaseException) -> str:
     return f"{type(e).__name__}: {e}\n  layer traceback (innermost frames):\n    " + tb.strip().replace("\n", "\n    ")
 
 
-def _copy(v):
-    return None if v is None else np.array(v, copy=True)
-
-
-def normalize_input_grads(spec: LayerSpec, g) -> tuple[dict[str, object], str]:
-    """Map backward's return value onto the differentiable inputs; say what is wrong if it does not fit."""
-    diff = spec.diff_inputs
-    names = [a.name for a in spec.inputs]
-    g = tuple(g) if isinstance(g, (tuple, list)) else (g,)
-    if len(g) == len(diff):
-        return dict(zip(diff, g)), ""
-    if len(g) == len(names):  # one per input, non-differentiable ones ignored
-        return {n: v for n, v in zip(names, g) if n in diff}, ""
-    return {}, f"backward returned {len(g)} gradient(s) but the layer has {len(diff)} differentiable input(s) {diff}"
+normalize_input_grads = input_grads  # the name before oracles/protocol.py
 
 
 def _changed(inputs: dict, originals: dict) -> list[str]:
     return [k for k in inputs if not np.array_equal(inputs[k], originals[k], equal_nan=True)]
 
 
-def run_reference(spec: LayerSpec, case: Case, ct: np.ndarray) -> ReferenceRun:
-    """make, forward and backward of the reference layer on copies of the example's arrays."""
+def run_reference(spec: LayerSpec, case: Case, ct) -> ReferenceRun:
+    """make, forward and backward of the reference layer on copies of the example's arrays. `ct`: the
+    cotangent, or a tuple of them (one per output) for a layer with several outputs."""
     run = ReferenceRun()
     stages = spec.stages()
     grads = [s for s in stages if not Stage(s).is_forward]
     inputs = {k: np.array(v, copy=True) for k, v in case.inputs.items()}
     try:
         run.layer = spec.make({k: np.array(v, copy=True) for k, v in case.params.items()}, **spec.config)
-        returned = run.layer.forward(*[inputs[a.name] for a in spec.inputs])
+        returned = call_forward(spec, run.layer, inputs)
     except Exception as e:
         run.note(stages, f"{'make()' if run.layer is None else 'forward'} raised {short_exc(e)}")
         return run
-    if isinstance(returned, (list, tuple, dict)):
-        run.note(stages, f"forward returned a {type(returned).__name__}, not an array: the harness checks one "
-                         "output per layer (return the array itself)")
+    outputs, problem = split_outputs(spec, returned)
+    if problem:
+        run.note(stages, problem)
         return run
-    run.values[FORWARD] = _copy(returned)
+    run.values.update(outputs)
     undeclared = _undeclared_params(spec, run.layer)
     if undeclared:
         run.note(stages, undeclared)
     if _changed(inputs, case.inputs):
-        run.note([FORWARD], f"forward mutated its input(s) {_changed(inputs, case.inputs)} in place")
-    dout = np.array(ct, copy=True)
-    run.given = {**inputs, "dout": dout}
+        run.note(spec.forward_stages(), f"forward mutated its input(s) {_changed(inputs, case.inputs)} in place")
+    douts = tuple(np.array(c, copy=True) for c in as_tuple(ct))
+    run.given = {**inputs, **_dout_names(douts)}
     try:
-        g = run.layer.backward(dout)
+        g = call_backward(spec, run.layer, douts if spec.outputs else douts[0])
     except Exception as e:
         run.note(grads, f"backward raised {short_exc(e)}")
         return run
-    _backward_notes(run, spec, case, ct, dout, inputs, returned, grads)
-    in_grads, problem = normalize_input_grads(spec, g)
+    # copies at once: a later call (the hygiene's) may write into the same buffers (grads[0][...] = dW)
+    in_grads, problem = input_grads(spec, g)
+    in_grads = {k: copy(v) for k, v in in_grads.items()}
+    p_grads, p_notes = param_grads(spec, run.layer, case.params)
+    _backward_notes(run, spec, case, as_tuple(ct), douts, inputs, returned, grads)
     if problem:
         run.note([Stage.grad(n) for n in spec.diff_inputs], problem)
-    ignored = _ignored_gradients(spec, g)
+    ignored = ignored_gradients(spec, g)
     if ignored:
         run.note(grads or stages, ignored)
-    run.values.update({Stage.grad(k): _copy(v) for k, v in in_grads.items()})
-    for p in spec.params:
-        value = getattr(run.layer, "d" + p, None)
-        if value is None:
-            run.note([Stage.grad(p)], f"layer has no gradient attribute d{p} after backward (parameter {p})")
-        else:
-            run.values[Stage.grad(p)] = _copy(value)
+    run.values.update({Stage.grad(k): v for k, v in in_grads.items()})
+    run.values.update(p_grads)
+    for stage, text in p_notes.items():
+        run.note([stage], text)
     return run
 
 
@@ -123,36 +117,27 @@ def _undeclared_params(spec: LayerSpec, layer) -> str:
             f"{sorted(set(declared) ^ set(spec.params))} would not be checked (list every parameter in params)")
 
 
-def _ignored_gradients(spec: LayerSpec, g) -> str:
-    """backward returned one gradient per input, and one of them is for a float input declared diff=False:
-    that gradient would never be compared."""
-    g = tuple(g) if isinstance(g, (tuple, list)) else (g,)
-    if len(g) != len(spec.inputs) or len(g) == len(spec.diff_inputs):
-        return ""
-    names = [a.name for a, v in zip(spec.inputs, g) if a.kind == "float" and not a.diff and v is not None]
-    if not names:
-        return ""
-    return (f"backward returned a gradient for {names}, declared diff=False: it would never be compared "
-            "(declare the input differentiable, or return None for it)")
-
-
-def _backward_notes(run: ReferenceRun, spec, case, ct, dout, inputs, returned, grads) -> None:
-    if not np.array_equal(dout, ct):
+def _backward_notes(run: ReferenceRun, spec, case, cts, douts, inputs, returned, grads) -> None:
+    if any(not np.array_equal(d, c) for d, c in zip(douts, cts)):
         run.note(grads, "backward mutated dout in place (the caller's upstream gradient changes under it)")
     if _changed(inputs, case.inputs):
         run.note(grads, f"backward mutated the input(s) {_changed(inputs, case.inputs)} in place")
-    before = run.values[FORWARD]
-    if isinstance(returned, np.ndarray) and np.shape(returned) == np.shape(before) and not np.array_equal(
-            returned, before, equal_nan=True):
-        run.note([FORWARD], "backward overwrote the output array that forward returned")
+    now = returned if spec.outputs else (returned,)
+    now = [now[o] for o in spec.outputs] if isinstance(now, dict) else list(now)
+    for stage, value in zip(spec.forward_stages(), now):
+        before = run.values[stage]
+        if isinstance(value, np.ndarray) and np.shape(value) == np.shape(before) and not np.array_equal(
+                value, before, equal_nan=True):
+            run.note([stage], "backward overwrote the output array that forward returned")
 
 
-def reference_pass(spec: LayerSpec, layer, inputs: dict, ct: np.ndarray) -> dict[str, object]:
+def reference_pass(spec: LayerSpec, layer, inputs: dict, ct) -> dict[str, object]:
     """forward + backward of `layer` on copies of `inputs` and `ct`: every stage's value (copies)."""
-    vals = {FORWARD: _copy(layer.forward(*[np.array(inputs[a.name], copy=True) for a in spec.inputs]))}
-    in_grads, _ = normalize_input_grads(spec, layer.backward(np.array(ct, copy=True)))
-    vals.update({Stage.grad(k): _copy(v) for k, v in in_grads.items()})
-    vals.update({Stage.grad(p): _copy(getattr(layer, "d" + p, None)) for p in spec.params})
+    vals, _ = split_outputs(spec, call_forward(spec, layer, {k: np.array(v, copy=True) for k, v in inputs.items()}))
+    douts = tuple(np.array(c, copy=True) for c in as_tuple(ct))
+    in_grads, _ = input_grads(spec, call_backward(spec, layer, douts if spec.outputs else douts[0]))
+    vals.update({Stage.grad(k): copy(v) for k, v in in_grads.items()})
+    vals.update(param_grads(spec, layer)[0])
     return vals
 
 
@@ -183,10 +168,15 @@ def _second_input(spec: LayerSpec, case: Case) -> dict[str, np.ndarray]:
     return out
 
 
-def _mutated_later(run: ReferenceRun, case: Case, ct: np.ndarray) -> str:
+def _dout_names(douts: tuple) -> dict:
+    """"dout" for one cotangent, "dout0", "dout1", ... for several."""
+    return {"dout": douts[0]} if len(douts) == 1 else {f"dout{i}": d for i, d in enumerate(douts)}
+
+
+def _mutated_later(run: ReferenceRun, case: Case, ct) -> str:
     """The arrays handed to the first call, checked after the layer's next call: a layer that keeps a
     reference to its input (or dout) and writes into it later corrupts its caller's arrays."""
-    original = {**case.inputs, "dout": ct}
+    original = {**case.inputs, **_dout_names(as_tuple(ct))}
     changed = [k for k, v in run.given.items() if not np.array_equal(v, original[k], equal_nan=True)]
     if not changed:
         return ""
@@ -205,11 +195,11 @@ def hygiene(spec: LayerSpec, case: Case, ct: np.ndarray, run: ReferenceRun) -> d
             notes[stage] = (f"nondeterministic: a second identical call (fresh instance, same input and cotangent) "
                             f"gave a different {stage} (max difference {d:.3g})")
         x2 = _second_input(spec, case)
-        ct2 = cotangent(np.shape(ct), case.dtype, (case.seed + 1) % 2**32)
+        ct2 = cotangents(spec, [np.shape(c) for c in as_tuple(ct)], case.dtype, (case.seed + 1) % 2**32)
         reused = reference_pass(spec, run.layer, x2, ct2)
         kept = _mutated_later(run, case, ct)
-        if kept:
-            notes[FORWARD] = kept
+        for stage in spec.forward_stages() if kept else ():
+            notes[stage] = kept
         for stage, d in _differences(spec, case.dtype, reference_pass(spec, fresh(), x2, ct2), reused).items():
             notes.setdefault(stage, f"stale state: the same instance used again on a second input gave a {stage} that differs "
                                     f"from a fresh instance's by {d:.3g} (state kept from the first call?)")

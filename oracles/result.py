@@ -3,11 +3,13 @@
 Every predicate here reads `verdicts` (decided once by oracles/judge.py); nothing here decides."""
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 from .comparison import Comparison
 from .judge import Outcome, Verdict
 from .names import oracle_stages
+from .options import OPTIONS
 from .spec import Convention
 from .strategies import Case
 
@@ -15,6 +17,10 @@ from .strategies import Case
 class OracleMismatch(AssertionError):
     """The reference disagreed with an oracle (or broke the layer protocol), or nothing could decide:
     a FAIL or INCONCLUSIVE verdict."""
+
+
+class OracleInconclusiveWarning(UserWarning):
+    """An INCONCLUSIVE verdict accepted knowingly (--oracle-inconclusive=warn)."""
 
 
 class OracleNotRun(OracleMismatch):
@@ -72,9 +78,24 @@ class CheckResult:
         """The run stopped at another stage's failure before this pair saw a full run of examples."""
         return self.outcome(oracle, stage) is Outcome.NOT_RUN
 
+    def stage_decided(self, stage: str) -> bool:
+        """A stage passes when no oracle failed on it or left it not-run, and at least one oracle passed
+        it conclusively: an oracle whose own bound could not decide (inconclusive on examples it compared)
+        does not fail a stage another oracle decided, and never counts as its pass."""
+        verdicts = [v for (o, s), v in self.verdicts.items() if s == stage]
+        # an oracle asked that compared nothing at all did not run: that is not "could not decide"
+        return (any(v.outcome is Outcome.PASS for v in verdicts)
+                and all(v.outcome is Outcome.PASS or (v.outcome is Outcome.INCONCLUSIVE and v.examples > 0) for v in verdicts))
+
     @property
     def passed(self) -> bool:
-        return all(v.passed for v in self.verdicts.values())
+        """Every stage decided (stage_decided) and every convention verdict passed."""
+        conventions = [v for (o, s), v in self.verdicts.items() if s == "convention"]
+        return all(self.stage_decided(s) for s in self._judged()) and all(v.passed for v in conventions)
+
+    def _judged(self) -> list[str]:
+        """The stages some oracle was asked about (the directional oracle: only the joint "grad")."""
+        return list(dict.fromkeys(s for (o, s) in self.pairs()))
 
     def failing(self) -> list[tuple[str, str]]:
         """Pairs that failed, or were never compared (not-run ones are not listed: see not_passed)."""
@@ -86,8 +107,10 @@ class CheckResult:
     def message(self, oracle: str, stage: str) -> str:
         return self.verdicts[(oracle, stage)].message()
 
-    def assert_stage(self, oracle: str, stage: str) -> None:
-        _enforce([self.verdicts[(oracle, stage)]])
+    def assert_stage(self, oracle: str, stage: str, *, inconclusive: str | None = None) -> None:
+        """Raise unless this oracle passed this stage. inconclusive="warn" (default: the run's
+        --oracle-inconclusive) turns an INCONCLUSIVE verdict into a warning: accepted knowingly."""
+        _enforce([self.verdicts[(oracle, stage)]], inconclusive)
 
     def difference_seen(self, oracle: str) -> bool:
         return any(n > 0 for (o, _), n in self.differences.items() if o == oracle)
@@ -100,12 +123,21 @@ class CheckResult:
                  + [v for k, v in self.verdicts.items() if k == (oracle, "convention")])
 
     def assert_passed(self) -> None:
-        _enforce(list(self.verdicts.values()))
+        """Raise unless `passed`: the failing and not-run verdicts, and the inconclusive ones of every
+        stage that no oracle decided."""
+        undecided = {s for s in self._judged() if not self.stage_decided(s)}
+        _enforce([v for (o, s), v in self.verdicts.items() if v.outcome is not Outcome.INCONCLUSIVE or s in undecided])
 
 
-def _enforce(verdicts: list[Verdict]) -> None:
+def _enforce(verdicts: list[Verdict], inconclusive: str | None = None) -> None:
     """Raise for what did not pass: OracleMismatch when anything failed or was inconclusive (the
-    messages of all of them), else OracleNotRun for what was not run."""
+    messages of all of them), else OracleNotRun for what was not run. inconclusive="warn": inconclusive
+    verdicts are warned about (OracleInconclusiveWarning) instead."""
+    if (inconclusive or OPTIONS.inconclusive) == "warn":
+        for v in verdicts:
+            if v.outcome is Outcome.INCONCLUSIVE:
+                warnings.warn(OracleInconclusiveWarning(v.message()), stacklevel=3)
+        verdicts = [v for v in verdicts if v.outcome is not Outcome.INCONCLUSIVE]
     # out of budget is a failed test: only a stage left out because another failed is a skip
     bad = [v for v in verdicts if v.outcome in (Outcome.FAIL, Outcome.INCONCLUSIVE) or v.budget_spent]
     skipped = [v for v in verdicts if v.outcome is Outcome.NOT_RUN and not v.budget_spent]

@@ -194,6 +194,19 @@ class LayerSpec:
       when an input has alternative shapes: there the shapes are what is being tested).
     tolerances: overrides of the tolerance table, keyed (dtype, oracle kind, stage kind); say why in
       tolerance_reason.
+
+    The layer's calling protocol (oracles/protocol.py), for layers written in other styles:
+    outputs: names of forward's outputs when it returns several (a tuple, or a dict keyed by these names),
+      e.g. ("h", "c"): one stage "forward_<name>" each, one random cotangent each, and backward is called
+      with them (`backward(dh, dc)`, or `backward((dh, dc))` when backward takes one argument); torch_fn /
+      jax_fn / fn return a tuple in the same order. Empty: one output, stage "forward".
+    forward_kwargs: keyword flags given to every forward call, e.g. {"train_flg": True}.
+    keyword_inputs: call forward (and the math) with the inputs by keyword, forward(x=..., h=...), so the
+      order of `inputs` need not be forward's.
+    relations: rules between sizes, e.g. ("k <= h", "T >= w") (oracles/relations.py): only layouts where
+      all hold are drawn.
+    A layer's parameter gradients are read from `d<name>` attributes or, when it has none, from its
+    `grads` list, in the order of `params` (book 2's `self.params = [W, b]; self.grads = [dW, db]`).
     """
 
     name: str
@@ -214,6 +227,10 @@ class LayerSpec:
     tolerances: dict[tuple[str, str, str], Tol] = field(default_factory=dict)
     tolerance_reason: str = ""
     doc: str = ""
+    outputs: tuple[str, ...] = ()
+    forward_kwargs: dict[str, Any] = field(default_factory=dict)
+    keyword_inputs: bool = False
+    relations: tuple[str, ...] = ()
 
     def __post_init__(self):
         # NumPy integers and lists become ints and tuples; oracles/validate.py checks the rest before drawing
@@ -225,6 +242,9 @@ class LayerSpec:
             self.params = {k: _as_shape(v) for k, v in self.params.items()}
         if isinstance(self.sizes, dict):
             self.sizes = {k: _as_pool(v) for k, v in self.sizes.items()}
+        for key in ("outputs", "relations"):  # a list is a tuple; a lone string is one entry
+            v = getattr(self, key)
+            setattr(self, key, (v,) if isinstance(v, str) else tuple(v) if isinstance(v, list) else v)
         if self.torch_fn is None and self.fn is None:
             raise ValueError(f"{self.name}: give torch_fn or fn(xp, ...)")
         if self.jax_fn is None and self.fn is None:
@@ -248,9 +268,19 @@ class LayerSpec:
     def diff_inputs(self) -> list[str]:
         return [a.name for a in self.inputs if a.differentiable]
 
+    def forward_stages(self) -> list[str]:
+        """'forward' for one output; 'forward_<name>' per output when `outputs` names several."""
+        return [f"forward_{o}" for o in self.outputs] if self.outputs else ["forward"]
+
     def stages(self) -> list[str]:
-        """'forward', then 'grad_<input>' per differentiable input, then 'grad_<param>' per parameter."""
-        return ["forward"] + [f"grad_{n}" for n in self.diff_inputs] + [f"grad_{p}" for p in self.params]
+        """The forward stage(s), then 'grad_<input>' per differentiable input, then 'grad_<param>' per parameter."""
+        return self.forward_stages() + [f"grad_{n}" for n in self.diff_inputs] + [f"grad_{p}" for p in self.params]
+
+    def call_math(self, f: Callable, inputs: dict, params: dict):
+        """`f(*inputs, **params, **config)` in the order of `inputs` (by keyword with keyword_inputs)."""
+        if self.keyword_inputs:
+            return f(**{a.name: inputs[a.name] for a in self.inputs}, **params, **self.config)
+        return f(*[inputs[a.name] for a in self.inputs], **params, **self.config)
 
     def size_names(self) -> list[str]:
         seen: list[str] = []
@@ -277,6 +307,22 @@ class LayerSpec:
         return replace(base, kinks=tuple(dict.fromkeys(base.kinks + points)),
                        margin=max([base.margin] + [c.margin for c in convs if not c.grid]),
                        spacing=max([base.spacing] + [c.spacing for c in convs if c.grid]))
+
+    @property
+    def family(self) -> str:
+        """The family the report groups this layer under: the `oracles/zoo` module that declares its math
+        or its `make` ("seeds", "conv", ...), else "custom" (a researcher's layer, a broken twin whose math
+        is a framework's own function).
+
+        >>> from oracles import REGISTRY
+        >>> REGISTRY["conv2d"].family, REGISTRY["affine"].family
+        ('conv', 'seeds')
+        """
+        for f in (self.fn, self.torch_fn, self.jax_fn, self.make):
+            module = getattr(f, "__module__", None) or ""
+            if module.startswith("oracles.zoo."):
+                return module.rsplit(".", 1)[1]
+        return "custom"
 
     @property
     def kinks(self) -> str:

@@ -10,12 +10,14 @@ import math
 import os
 import random
 import sys
+import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from .relations import parse_relation, satisfying
 from .spec import Arg, Convention, Domain, LayerSpec, resolve
 
 
@@ -119,10 +121,13 @@ def layouts(spec: LayerSpec, seed: int | None = None) -> list[Layout]:
     rng = random.Random(f"{spec.name}:{layout_seed() if seed is None else seed}")
     names = spec.size_names()
     pools = {n: tuple(spec.size_pool(n)) for n in names}
+    allowed = related_sizes(spec)
     multi = [a for a in spec.inputs if len(a.shapes()) > 1]
     out: list[Layout] = []
 
-    def add(sizes: dict[str, int], choice: dict[str, int]) -> None:
+    def add(sizes: dict[str, int], choice: dict[str, int], fit=None) -> None:
+        if allowed is not None and sizes not in allowed:  # a relation fails: the best assignment that holds
+            sizes = fit(allowed) if fit else rng.choice(allowed)
         lay = Layout(tuple(sorted(sizes.items())), tuple(sorted(choice.items())))
         if lay not in out:
             out.append(lay)
@@ -138,8 +143,8 @@ def layouts(spec: LayerSpec, seed: int | None = None) -> list[Layout]:
         # for the others: every alternative shape of every input appears once there are enough layouts
         return {a.name: (k * (i + 1) + i) % len(a.shapes()) for i, a in enumerate(multi)}
 
-    add(distinct, {a.name: 0 for a in multi})
-    add({n: min(p) for n, p in pools.items()}, cycle(1))
+    add(distinct, {a.name: 0 for a in multi}, lambda ok: max(ok, key=_spread))
+    add({n: min(p) for n, p in pools.items()}, cycle(1), lambda ok: min(ok, key=lambda s: sorted(s.values())))
     for k in range(2, 50 * max(spec.layouts, 1)):
         if len(out) >= spec.layouts:
             break
@@ -147,12 +152,38 @@ def layouts(spec: LayerSpec, seed: int | None = None) -> list[Layout]:
     return out[: max(spec.layouts, 1)]
 
 
+def _spread(sizes: dict[str, int]) -> tuple[int, int]:
+    """How well an assignment separates its sizes (layout 0's aim): distinct values > 1, then values > 1."""
+    big = [v for v in sizes.values() if v > 1]
+    return len(set(big)), len(big)
+
+
+def related_sizes(spec: LayerSpec) -> list[dict[str, int]] | None:
+    """The size assignments under which every one of `spec.relations` holds (None: the spec has none)."""
+    if not spec.relations:
+        return None
+    key = (spec.relations, tuple((n, tuple(spec.size_pool(n))) for n in spec.size_names()))
+    hit = _related.get(spec)
+    if hit is None or hit[0] != key:  # layouts() runs at every draw: enumerate once per spec
+        names = spec.size_names()
+        hit = (key, satisfying(names, dict(key[1]), [parse_relation(r) for r in spec.relations], seed=spec.name))
+        _related[spec] = hit
+    return hit[1]
+
+
+_related: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 @st.composite
 def layout_for(draw, spec: LayerSpec) -> tuple[dict[str, int], dict[str, int], int]:
     """(sizes, alternative choice per input, layout index): from the layout set, or freely (index -1)
     when spec.layouts == 0 or ORACLE_LAYOUTS=free."""
     if spec.layouts == 0 or os.environ.get("ORACLE_LAYOUTS") == "free":
-        sizes = {name: draw(st.sampled_from(spec.size_pool(name))) for name in spec.size_names()}
+        allowed = related_sizes(spec)
+        if allowed is None:
+            sizes = {name: draw(st.sampled_from(spec.size_pool(name))) for name in spec.size_names()}
+        else:
+            sizes = dict(draw(st.sampled_from(allowed)))
         choice = {a.name: draw(st.integers(0, len(a.shapes()) - 1)) for a in spec.inputs}
         return sizes, choice, -1
     index = draw(st.integers(0, len(layouts(spec)) - 1))
@@ -217,6 +248,15 @@ def kink_cases(draw, spec: LayerSpec, convention: Convention, dtype: str) -> Cas
         x = np.where(on, vals, x).astype(x.dtype)
     return Case(case.layer, case.dtype, case.sizes, {**case.inputs, convention.input: x}, case.params, case.seed,
                 note=f"on purpose at {convention.where}", layout=case.layout)
+
+
+def cotangents(spec: LayerSpec, shapes: list[tuple[int, ...]], dtype: str, seed: int):
+    """The cotangent of each output (`shapes`, in the order of spec.forward_stages()): for a one-output
+    layer `cotangent(shapes[0], dtype, seed)` itself, for several a tuple, each drawn from its own seed, so
+    a backward that mixes up dh and dc (or uses one for both) is caught."""
+    if not spec.outputs:
+        return cotangent(shapes[0], dtype, seed)
+    return tuple(cotangent(s, dtype, (seed + 0x9E3779B9 * i) % 2**32) for i, s in enumerate(shapes))
 
 
 def cotangent(shape: tuple[int, ...], dtype: str, seed: int) -> np.ndarray:

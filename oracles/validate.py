@@ -3,7 +3,8 @@ Hypothesis, PyTorch or JAX, or worse pass vacuously (a size 0 compares empty arr
 oracles compares nothing), is a one-line `ValueError` (`TypeError` for a value of the wrong type) that
 starts with the layer's name and says what was expected.
 
-    validate_spec(spec)                         the whole LayerSpec: names, shapes, sizes, domains
+    validate_spec(spec)                         the whole LayerSpec: names, shapes, sizes, domains, the
+                                                calling protocol (outputs, forward_kwargs), relations
     validate_options(dtypes, oracles, n)        what to run: dtypes, oracles, max_examples (None: default)
     validate_run(spec, dtype, oracles, n, ...)  both, for run_check (one dtype)
     validate_layer_args(name, inputs, ...)      check_layer's / layer_spec's raw arguments
@@ -18,7 +19,9 @@ from __future__ import annotations
 import math
 
 from .names import DIRECTIONAL, DTYPES, ORACLES
+from .relations import parse_relation
 from .spec import Arg, Domain, LayerSpec, factors, size_names
+from .strategies import related_sizes
 
 #: Oracles a check can ask (the directional one by name only), besides runners passed to run_check.
 CHECK_ORACLES: tuple[str, ...] = ORACLES + (DIRECTIONAL,)
@@ -223,10 +226,55 @@ def validate_spec(spec: LayerSpec) -> None:
         if dtype not in DTYPES:
             raise ValueError(f"{layer}: dtype_domains[{dtype!r}]: unknown dtype; choose from {', '.join(DTYPES)}")
         _check_domain(layer, f"dtype_domains[{dtype!r}]", d)
+    _check_protocol(spec)
+    _check_relations(spec)
     for key in ("layouts", "jax_layouts"):
         v = getattr(spec, key)
         if (v is not None or key == "layouts") and (isinstance(v, bool) or not isinstance(v, int) or v < 0):
             raise ValueError(f"{layer}: {key}={v!r}; give an int >= 0")
+
+
+def _check_protocol(spec: LayerSpec) -> None:
+    """outputs, forward_kwargs and keyword_inputs: how the layer is called (oracles/protocol.py)."""
+    layer = spec.name
+    if not isinstance(spec.outputs, tuple):
+        raise TypeError(f"{layer}: outputs={spec.outputs!r}; give a tuple of output names, e.g. ('h', 'c')")
+    for o in spec.outputs:
+        if not isinstance(o, str) or not o.isidentifier():
+            raise ValueError(f"{layer}: output name {o!r}: give a Python identifier (it names the stage 'forward_<name>')")
+    if len(set(spec.outputs)) != len(spec.outputs):
+        raise ValueError(f"{layer}: outputs={spec.outputs}: each output name once")
+    if len(spec.outputs) == 1:
+        raise ValueError(f"{layer}: outputs={spec.outputs} names one output; leave outputs out for a single output "
+                         "(its stage is 'forward')")
+    kw = spec.forward_kwargs
+    if not isinstance(kw, dict) or not all(isinstance(k, str) and k.isidentifier() for k in kw):
+        raise TypeError(f"{layer}: forward_kwargs={kw!r}; give a dict of keyword flags, e.g. {{'train_flg': True}}")
+    clash = sorted(set(kw) & {a.name for a in spec.inputs}) if spec.keyword_inputs else []
+    if clash:
+        raise ValueError(f"{layer}: forward_kwargs {clash} are also inputs passed by keyword")
+    if not isinstance(spec.keyword_inputs, bool):
+        raise TypeError(f"{layer}: keyword_inputs={spec.keyword_inputs!r}; give True or False")
+
+
+def _check_relations(spec: LayerSpec) -> None:
+    """Each relation parses and names sizes of the layer; together they leave a layout to draw."""
+    layer = spec.name
+    if not isinstance(spec.relations, tuple):
+        raise TypeError(f"{layer}: relations={spec.relations!r}; give a tuple of strings, e.g. ('k <= h',)")
+    used = spec.size_names()
+    for text in spec.relations:
+        try:
+            rel = parse_relation(text)
+        except (TypeError, ValueError) as e:
+            raise type(e)(f"{layer}: {e}") from None
+        unknown = [n for n in rel.names() if n not in used]
+        if unknown:
+            raise ValueError(f"{layer}: relation {text!r} names {unknown}, which no shape uses (the shapes use {used})")
+    if spec.relations and not related_sizes(spec):
+        pools = {n: spec.size_pool(n) for n in used}
+        raise ValueError(f"{layer}: relations {list(spec.relations)} cannot all hold for any sizes drawn from {pools}; "
+                         "widen the size pools (sizes=...) or fix the relations")
 
 
 # --- the public API's raw arguments -------------------------------------------------------------------------

@@ -34,10 +34,11 @@ from contextlib import contextmanager
 from typing import Callable
 
 #: Forward calls of the reference layer one check may make by default, per example requested: the gate's
-#: costliest entry, conv2d_groups2, makes about 440 an example (10,920 for 25 examples in float32,
-#: measured), so the default leaves 10x room; a 100,000-element input (200,000 central-difference
-#: calls for one example) runs out of it instead of running for minutes.
-PER_EXAMPLE = 5_000
+#: costliest entry, conv2d_groups2, makes about 2,000 an example (49,103 for 25 examples in float64 with
+#: the self-bounding numerical oracle, measured), so the default leaves 10x room; a 100,000-element input
+#: (several central-difference calls per element for one example) runs out of it instead of running for
+#: minutes.
+PER_EXAMPLE = 20_000
 #: Seconds after which a check is taken to hang (raises CheckTimeout); never decides a verdict. The
 #: gate's slowest check takes a few seconds: 300 s is a hang, not a loaded machine.
 DEFAULT_HANG_GUARD = 300.0

@@ -1,14 +1,19 @@
-"""Records -> the numbers every report shows: per (layer, dtype, oracle) rows, failures, convention
-differences, oracle agreement, network gradient norms, the slowest checks, regressions against a
-baseline, and the main table's grid. No formatting and no files: the output modules do those.
+"""Records -> the numbers every report shows: outcome counts, the failing and inconclusive pairs and the
+closest calls (triage.py), per-family overviews and histograms (families.py), per (layer, dtype, oracle)
+rows, failures, convention differences, oracle agreement, network gradient norms, the slowest checks,
+what changed against a baseline, and the main table's grid. No formatting and no files: the output
+modules do those.
 """
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict
 
 from oracles.names import Stage
 
+from . import triage
+from .families import families, family_of
 from .records_io import restore_non_finite
 
 SUMMARY_SCHEMA = "oracle-summary/1"
@@ -52,23 +57,34 @@ def summarize(rows: list[dict], verdicts: list[dict] | None = None, planned=None
     table = [_table_row(key, rs) for key, rs in sorted(_group(compared, "layer", "dtype", "oracle").items())]
     failures = [{k: r.get(k) for k in FAILURE_FIELDS} for r in compared if outcome_of(r) == "fail"]
     unfinished = _unfinished(rows, verdicts or [], planned or ())
+    layers = {r["layer"] for r in compared}
+    matrix, at_kinks = agreement_split(compared, documented(rows))
     return {
         "schema": SUMMARY_SCHEMA,
         "totals": {
             "comparisons": len(rows),
             "convention_differences": len(differences),
             "failed": len(failures),
-            "layers": len({r["layer"] for r in compared}),
+            "inconclusive": sum(outcome_of(r) == "inconclusive" for r in compared),
+            "outcomes": triage.counts(compared, outcome_of),
+            "layers": len(layers),
+            "networks": len({la for la in layers if family_of({"layer": la}) == "networks"}),
+            "families": sorted({family_of(r) for r in compared}),
+            "examples": triage.examples(rows),
             "dtypes": sorted({r["dtype"] for r in compared}),
             "oracles": sorted({r["oracle"] for r in compared}),
-            "not_run": sum(u["outcome"] == "not-run" for u in unfinished),
-            "inconclusive": sum(u["outcome"] == "inconclusive" for u in unfinished),
+            "not_run": sum(u["outcome"] == "not-run" for u in unfinished),  # checks (verdicts), not comparisons
+            "inconclusive_checks": sum(u["outcome"] == "inconclusive" for u in unfinished),
         },
         "unfinished": unfinished,
+        "problems": triage.problems(compared, outcome_of, family_of),
+        "closest": triage.closest(compared, outcome_of),
+        "families": families(compared, table, outcome_of),
         "rows": table,
         "failures": failures,
         "conventions": _conventions(differences),
-        "agreement": agreement(compared),
+        "agreement": matrix,
+        "agreement_at_kinks": at_kinks,
         "networks": network_norms(compared),
         "slowest": _slowest(table),
     }
@@ -91,9 +107,9 @@ def overall(summary: dict, regressions: list[str] | None = None) -> str:
     """The run's outcome: "fail" (a failed comparison or a regression), else "inconclusive", else
     "not-run", else "pass"."""
     t = summary["totals"]
-    if t["failed"] or regressions:
+    if t["failed"] or regressions or (t.get("outcomes") or {}).get("error"):
         return "fail"
-    if t.get("inconclusive"):
+    if t.get("inconclusive_checks"):
         return "inconclusive"
     return "not-run" if t.get("not_run") else "pass"
 
@@ -116,6 +132,8 @@ def _table_row(key: tuple[str, str, str], rs: list[dict]) -> dict:
         "layer": layer, "dtype": dtype, "oracle": oracle,
         "comparisons": len(rs),
         "failed": sum(outcome_of(r) == "fail" for r in rs),
+        "inconclusive": sum(outcome_of(r) == "inconclusive" for r in rs),
+        "family": family_of(rs[0]),
         "stages": sorted({r["stage"] for r in rs}),
         "max_abs": max(r["max_abs"] for r in rs),
         "max_rel": max(r["max_rel"] for r in rs),
@@ -145,17 +163,38 @@ def _slowest(table: list[dict], n: int = 10) -> list[dict]:
 
 def agreement(rows: list[dict]) -> dict[str, dict[str, float]]:
     """Per dtype, the worst max |a - b| seen between every pair of reference, torch, jax, numerical
-    (reference vs an oracle from the comparison itself; oracle vs oracle from its extra["vs"]).
-    Keys "a|b" in AGENTS order; a pair never compared is absent."""
+    (reference vs an oracle from the comparison itself; oracle vs oracle from its extra["vs"]), leaving
+    out documented convention differences (agreement_split). Keys "a|b" in AGENTS order; a pair never
+    compared is absent."""
+    return agreement_split([r for r in rows if not is_difference(r)], documented(rows))[0]
+
+
+def documented(rows: list[dict]) -> set[tuple[str, str, str, str]]:
+    """(layer, dtype, stage, oracle) whose convention at a kink is documented to differ from the reference's."""
+    return {(r["layer"], r["dtype"], r["stage"], r["oracle"]) for r in rows if r.get("convention")}
+
+
+def agreement_split(rows: list[dict], documented: set[tuple]) -> tuple[dict[str, dict[str, float]], list[dict]]:
+    """(the agreement matrix, the pairs left out of it) over `rows` (no convention differences among
+    them): at an example put on a kink (extra["kink"]), a pair with a side in `documented` differs as
+    documented, it does not disagree; those pairs go to the list, one entry per (layer, dtype, stage,
+    pair) with the largest |a - b|."""
     out: dict[str, dict[str, float]] = {}
+    kinks: dict[tuple, dict] = {}
     for r in rows:
-        m = out.setdefault(r["dtype"], {})
+        extra = r.get("extra") or {}
         pairs = [("reference", r["oracle"], r["max_abs"])]
-        pairs += [(r["oracle"], o, v) for o, v in ((r.get("extra") or {}).get("vs") or {}).items()]
+        pairs += [(r["oracle"], o, v) for o, v in (extra.get("vs") or {}).items()]
         for a, b, v in pairs:
-            key = f"{a}|{b}"
-            m[key] = max(m.get(key, 0.0), float(v))
-    return out
+            here = (r["layer"], r["dtype"], r["stage"])
+            if extra.get("kink") and ((*here, a) in documented or (*here, b) in documented):
+                e = kinks.setdefault((*here, a, b), {"layer": here[0], "dtype": here[1], "stage": here[2],
+                                                     "pair": f"{a}|{b}", "kink": extra["kink"], "max_difference": 0.0})
+                e["max_difference"] = max(e["max_difference"], float(v))
+                continue
+            m = out.setdefault(r["dtype"], {})
+            m[f"{a}|{b}"] = max(m.get(f"{a}|{b}", 0.0), float(v))
+    return out, [kinks[k] for k in sorted(kinks)]
 
 
 def network_norms(rows: list[dict]) -> list[dict]:
@@ -174,9 +213,17 @@ def network_norms(rows: list[dict]) -> list[dict]:
     out = []
     for (layer, dtype), examples in sorted(by.items()):
         example, sites = max(examples.items(), key=lambda kv: (len(kv[1]), -kv[0]))
+        ordered = sorted(sites.items(), key=lambda kv: _site_order(kv[0]))  # input first, head last
         out.append({"name": f"{layer} [{dtype}] example {example}",
-                    "layers": [{"name": f"{s} d{e['param']}", "norms": e["norms"]} for s, e in sites.items()]})
+                    "layers": [{"name": f"{s} d{e['param']}", "norms": e["norms"]} for s, e in ordered]})
     return out
+
+
+def _site_order(site: str) -> tuple:
+    """"3:affine" -> ((3,), ...), "1.r0:layernorm" (inside block 1) -> ((1, 0), ...): sites in network
+    order; a site without a number ("head:...") last."""
+    numbers = tuple(int(n) for n in re.findall(r"\d+", site.split(":", 1)[0]))
+    return (numbers or (1 << 30,), site)
 
 
 def _finite_norms(row: dict) -> dict[str, float]:
@@ -186,29 +233,50 @@ def _finite_norms(row: dict) -> dict[str, float]:
 
 
 def compare_with_baseline(summary: dict, baseline: dict, factor: float = 10.0) -> list[str]:
-    """Regressions against an earlier summary: worst error grown more than `factor`x, newly failing, or
-    present in the baseline and missing now."""
+    """Regressions against an earlier summary, one line each: newly failing, newly inconclusive, or worst
+    error grown more than `factor`x (baseline_diff, flattened)."""
+    diff = baseline_diff(summary, baseline, factor)
+    return [f"{e['key']}: {e['text']}" for kind in DIFF_KINDS for e in diff[kind]]
+
+
+#: The kinds of change baseline_diff reports, in the order the first screen shows them.
+DIFF_KINDS = ("newly_failing", "newly_inconclusive", "worse", "missing_now")
+
+
+def baseline_diff(summary: dict, baseline: dict, factor: float = 10.0) -> dict[str, list[dict]]:
+    """What changed for the worse from an earlier summary, per (layer, dtype, oracle) present in both, and
+    what the baseline has that this run does not ("missing_now": a check that vanished is a regression):
+    {"newly_failing", "newly_inconclusive", "worse", "missing_now"} -> [{"key": "layer/dtype/oracle", "layer", "text"}].
+
+    >>> now = {"rows": [{"layer": "relu", "dtype": "float64", "oracle": "torch", "failed": 2, "max_abs": 1.0}]}
+    >>> before = {"rows": [dict(now["rows"][0], failed=0, max_abs=0.0, atol=1e-12)]}
+    >>> baseline_diff(now, before)["newly_failing"]
+    [{'key': 'relu/float64/torch', 'layer': 'relu', 'text': 'newly failing (2 failed comparison(s))'}]
+    """
     old = {(r["layer"], r["dtype"], r["oracle"]): restore_non_finite(r) for r in baseline.get("rows", [])}
-    now = {(r["layer"], r["dtype"], r["oracle"]) for r in summary["rows"]}
-    out = []
+    out: dict[str, list[dict]] = {k: [] for k in DIFF_KINDS}
     for r in summary["rows"]:
         key = (r["layer"], r["dtype"], r["oracle"])
         if key in old:
             found = _regression(r, old[key], factor)
             if found:
-                out.append(f"{'/'.join(key)}: {found}")
-    out += [f"{'/'.join(key)}: in the baseline, missing now (no comparison in this run)" for key in sorted(set(old) - now)]
+                out[found[0]].append({"key": "/".join(key), "layer": r["layer"], "text": found[1]})
+    now = {(r["layer"], r["dtype"], r["oracle"]) for r in summary["rows"]}
+    out["missing_now"] = [{"key": "/".join(k), "layer": k[0], "text": "in the baseline, missing now (no comparison in this run)"}
+                          for k in sorted(set(old) - now)]
     return out
 
 
-def _regression(new: dict, old: dict, factor: float) -> str | None:
-    """What got worse from the summary row `old` to `new`, or None."""
+def _regression(new: dict, old: dict, factor: float) -> tuple[str, str] | None:
+    """(kind, what) got worse from the summary row `old` to `new`, or None."""
     if new["failed"] and not old["failed"]:
-        return f"newly failing ({new['failed']} failed comparison(s))"
+        return "newly_failing", f"newly failing ({new['failed']} failed comparison(s))"
+    if new.get("inconclusive") and not old.get("inconclusive") and not new["failed"]:
+        return "newly_inconclusive", f"newly inconclusive ({new['inconclusive']} inconclusive comparison(s))"
     if old["max_abs"] > 0 and new["max_abs"] > factor * old["max_abs"]:
-        return f"worst error grew {new['max_abs'] / old['max_abs']:.3g}x ({old['max_abs']:.3g} -> {new['max_abs']:.3g})"
+        return "worse", f"worst error grew {new['max_abs'] / old['max_abs']:.3g}x ({old['max_abs']:.3g} -> {new['max_abs']:.3g})"
     if old["max_abs"] == 0 and new["max_abs"] > 0 and new["max_abs"] > old.get("atol", 0):
-        return f"worst error grew from exact 0 to {new['max_abs']:.3g}"
+        return "worse", f"worst error grew from exact 0 to {new['max_abs']:.3g}"
     return None
 
 

@@ -95,11 +95,13 @@ def assert_caught(spec, dtype: str, by: By, oracles: Iterable[str] | None = None
     failing = set(result.failing())
     missing = [sorted(g) for g in groups if not g & failing]
     assert not missing, f"{spec.name} [{dtype}]: not caught by {missing}; caught by {sorted(failing)}"
-    if not any(s == "forward" for g in groups for _, s in g):
+    if not any(s.is_forward for g in groups for _, s in g):
         for o in FRAMEWORKS:
-            if o in oracles:
-                assert not result.stage_failed(o, "forward"), result.message(o, "forward")
-    oracle, stage = sorted(failing)[0]
+            for f in (o in oracles) * spec.forward_stages():  # one forward stage per output
+                assert not result.stage_failed(o, f), result.message(o, f)
+    failed = sorted(p for p in failing if result.stage_failed(*p))  # failing() also lists pairs never compared
+    assert failed, f"{spec.name} [{dtype}]: nothing failed; not compared: {sorted(failing)}"
+    oracle, stage = failed[0]
     msg = result.message(oracle, stage)
     for part in (spec.name, f"[{dtype}]", stage, oracle, *MESSAGE_PARTS):
         assert part in msg, f"message lacks {part!r}:\n{msg}"

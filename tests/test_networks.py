@@ -157,7 +157,7 @@ def test_oracle_network_deep(act, dtype):
     from oracles import records
 
     r = check_network(_deep_plain(act, dtype))
-    records.emit(r.comparisons)
+    records.emit(r.comparisons, "networks")
     r.assert_passed()
     norms = [n["norms"]["W"] for n in r.grad_norms()]
     assert len(norms) == 10

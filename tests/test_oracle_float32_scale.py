@@ -41,5 +41,5 @@ def test_oracle_float32_network_with_4096_wide_layers():
                    (("affine", {"o": 64}), ("relu", {}), ("affine", {"o": 4096}), ("tanh", {}), ("affine", {"o": 3})),
                    "softmax_with_loss", seed=4096, name="wide_4096")
     r = check_network(desc)
-    records.emit(r.comparisons)
+    records.emit(r.comparisons, "networks")
     r.assert_passed()

@@ -77,7 +77,8 @@ def test_recommended_tolerance_is_in_force_over_headroom(recorded):
 def test_markdown_and_cli(recorded, tmp_path, capsys):
     assert main([str(recorded), "-o", str(tmp_path)]) == 1  # the records hold failures
     md = (tmp_path / "report.md").read_text()
-    assert "FAIL" in md and "affine_db_wrong_axis [float64] grad_b vs torch" in md and "| relu | float64 |" in md
+    assert "FAIL" in md and r"affine\_db\_wrong\_axis [float64] grad\_b vs torch" in md and "| relu | float64 |" in md
+    assert (tmp_path / "job-summary.md").is_file()
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["schema"] == "oracle-summary/1"
     assert "report:" in capsys.readouterr().out
@@ -145,7 +146,7 @@ def test_convention_differences_are_listed_not_failed(recorded):
     rows = [r for r in s["rows"] if r["layer"] == "relu_vs_step_at_zero"]
     assert rows and all(r["failed"] == 0 and r["min_headroom"] >= 1 for r in rows)
     md = markdown(s)
-    assert "| relu_vs_step_at_zero | float64 | jax | grad_x | x = 0: reference 0; PyTorch 0; JAX 1 |" in md
+    assert r"| relu\_vs\_step\_at\_zero | float64 | jax | grad\_x | x = 0: reference 0; PyTorch 0; JAX 1 |" in md
 
 
 class _Tags(HTMLParser):
@@ -167,9 +168,9 @@ def test_html_is_self_contained_parses_holds_plots_and_escapes(recorded, tmp_pat
     p = _Tags()
     p.feed(page)
     p.close()
-    assert p.tags.count("svg") >= 2 and "circle" in p.tags and "rect" in p.tags  # error strips, headroom bars
+    assert p.tags.count("svg") >= 2 and "rect" in p.tags and "details" in p.tags  # small multiples, folded details
     assert "script" not in p.tags, "a layer name must not become markup"
-    external = [v for k, v in p.attrs if k in ("src", "href") and v and not v.startswith("data:")]
+    external = [v for k, v in p.attrs if k in ("src", "href") and v and not v.startswith(("data:", "#"))]
     assert not external, f"report.html must not load anything: {external}"
     text = "".join(p.text)
     assert ODD_NAME in text  # shown as text, escaped in the source
@@ -184,8 +185,17 @@ def test_agreement_matrix_matches_the_records(recorded):
     m = s["agreement"]["float64"]
     plain = [r for r in rows if r["dtype"] == "float64" and not (r.get("convention") and r["extra"].get("differs"))]
     assert m["reference|torch"] == max(r["max_abs"] for r in plain if r["oracle"] == "torch")
-    torch_jax = [r["extra"]["vs"]["jax"] for r in plain if r["oracle"] == "torch" and "jax" in r["extra"].get("vs", {})]
-    assert torch_jax and m["torch|jax"] == max(torch_jax)
+    # torch against jax: every example except those put on the kink where JAX's convention is documented
+    # to differ (there torch and jax differ as documented: listed on their own, not in the matrix)
+    away = [r["extra"]["vs"]["jax"] for r in plain if r["oracle"] == "torch" and "jax" in r["extra"].get("vs", {})
+            and not (r["layer"] == "relu_vs_step_at_zero" and r["extra"].get("kink"))]
+    assert away and m["torch|jax"] == max(away) < 1e-9
+    at_kink = [r["extra"]["vs"]["jax"] for r in plain if r["layer"] == "relu_vs_step_at_zero" and "jax" in r["extra"].get("vs", {})
+               and r["extra"].get("kink")
+               and r["oracle"] == "torch" and r["stage"] == "grad_x"]
+    assert max(at_kink) > 0.1  # the documented difference is real...
+    listed = [k for k in s["agreement_at_kinks"] if k["layer"] == "relu_vs_step_at_zero" and k["pair"] == "torch|jax"]
+    assert [k["max_difference"] for k in listed] == [max(at_kink)] and listed[0]["kink"] == "x = 0"  # ...and listed
 
 
 def test_records_split_over_workers_give_the_same_report(tmp_path):
@@ -219,7 +229,7 @@ def test_non_finite_and_odd_records_do_not_crash_the_report(recorded, tmp_path):
 
     s2 = summarize(odd)
     assert s2["rows"][0]["min_headroom"] == 0.0 or s2["rows"][-1]["min_headroom"] == 0.0
-    assert "<svg" in render(s2, odd)
+    assert "<svg" in render(s2)
     only_diffs = [r for r in rows if r["convention"] and r["extra"].get("differs")]
     f = tmp_path / "records-x-main.jsonl"
     f.write_text('{"schema": "oracle-records/1"}\n' + "".join(json.dumps(r) + "\n" for r in only_diffs))
@@ -240,7 +250,7 @@ def test_outcome_field_is_read_and_old_records_fall_back_to_passed(recorded):
 
 
 def test_report_modules_import_aggregation_not_each_other():
-    """markdown, html and jsonout depend on the aggregation, never on one another, and no reports module
+    """markdown, html, jsonout and jobsummary depend on the aggregation, never on one another, and no reports module
     imports another in a cycle (function-level imports included)."""
     import ast
     from pathlib import Path
@@ -259,7 +269,7 @@ def test_report_modules_import_aggregation_not_each_other():
             elif isinstance(node, ast.Import):
                 deps |= {a.name.split(".")[1] for a in node.names if a.name.startswith("reports.")}
         graph[p.stem] = (deps & mods) - {p.stem}
-    outputs = {"markdown", "html", "jsonout"}
+    outputs = {"markdown", "html", "jsonout", "jobsummary"}
     for m in outputs:
         assert not graph[m] & (outputs | {"__main__", "__init__"}), (m, graph[m])
 
@@ -270,3 +280,127 @@ def test_report_modules_import_aggregation_not_each_other():
         return seen
 
     assert not [m for m in graph if m in reach(m, set())], graph
+
+
+# --- the first screen, the CI job summary, Markdown escaping --------------------------------------------
+
+HOSTILE = 'relu<script>alert(1)</script>|x\n# heading [link](http://example.com) `tick` *em* _u_'
+
+
+def _hostile(rows):
+    """The records with every name and message a Markdown renderer could misread."""
+    return [dict(r, layer=HOSTILE if r["layer"] == "relu" else r["layer"], note=r["note"] or ("note|" + HOSTILE),
+                 family="fam<b>|\n#") for r in rows]
+
+
+def _table_cells(line: str) -> int:
+    """Cells of a Markdown table row: its unescaped pipes, less one."""
+    import re
+
+    return len(re.findall(r"(?<!\\)\|", line)) - 1
+
+
+def test_markdown_escapes_every_name(recorded, tmp_path):
+    """report.md and job-summary.md are shown as a CI job summary, which renders HTML and Markdown: a name
+    with `<script>`, `|`, a newline, a heading, a link, backticks stays one line of text."""
+    from reports.jobsummary import render as job
+
+    s = summarize(_hostile(load(recorded)[0]))
+    assert any(r["layer"] == HOSTILE for r in s["rows"])
+    for text in (markdown(s, ["regressed: " + HOSTILE], [HOSTILE]), job(s, "out/report.html")):
+        outside_fences = []
+        fenced = False
+        for line in text.splitlines():
+            if line.startswith("```"):
+                fenced = not fenced
+            elif not fenced:
+                outside_fences.append(line)
+        prose = "\n".join(outside_fences)
+        assert "<script" not in prose and "<b>" not in prose
+        assert "](http" not in prose.replace("\\](", "")  # an escaped bracket makes no link
+        assert not any(line.lstrip().startswith(("# heading", "#heading")) for line in outside_fences)
+        assert r"relu&lt;script&gt;alert(1)&lt;/script&gt;\|x \# heading \[link\](http://example.com) \`tick\` \*em\* \_u\_" in prose
+        assert r"fam&lt;b&gt;\| \#" in prose or text.startswith("## Gradient oracles")  # the family, in report.md
+
+
+def test_markdown_tables_keep_their_columns_with_hostile_names(recorded):
+    s = summarize(_hostile(load(recorded)[0]))
+    md = markdown(s).splitlines()
+    header = md.index(next(l for l in md if l.startswith("| layer | dtype | jax")))
+    width = _table_cells(md[header])
+    body = []
+    for line in md[header + 2:]:
+        if not line.startswith("|"):
+            break
+        body.append(line)
+    assert body and all(_table_cells(l) == width for l in body), [l for l in body if _table_cells(l) != width]
+
+
+def test_failing_run_first_screen_and_job_summary(recorded, tmp_path, monkeypatch):
+    """The failing layer comes first, with stage, oracle, headroom and its repro, in report.html's first
+    section, report.md and job-summary.md; the job summary is appended to GITHUB_STEP_SUMMARY."""
+    step = tmp_path / "step-summary.md"
+    step.write_text("earlier step\n")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(step))
+    assert main([str(recorded), "-o", str(tmp_path / "out")]) == 1
+    s = json.loads((tmp_path / "out" / "summary.json").read_text())
+    first = s["problems"][0]
+    assert (first["layer"], first["stage"], first["outcome"]) == ("affine_db_wrong_axis", "grad_b", "fail")
+    assert first["repro"].startswith("import numpy as np") and first["headroom"] < 1 and first["count"] >= 1
+    job = (tmp_path / "out" / "job-summary.md").read_text()
+    assert job.startswith("## Gradient oracles: FAIL")
+    assert r"**FAIL** affine\_db\_wrong\_axis [float64] at grad\_b against" in job
+    assert "```python\nimport numpy as np" in job and "### Lowest headrooms that passed" in job
+    assert str(tmp_path / "out" / "report.html") in job
+    assert len(job.encode()) < 64 * 1024
+    assert step.read_text() == "earlier step\n" + job
+    page = (tmp_path / "out" / "report.html").read_text()
+    verdict, problems = page.index("id='verdict'"), page.index("id='problems'")
+    assert verdict < problems < page.index("affine_db_wrong_axis") < page.index("id='closest'") < page.index("id='families'")
+    assert "<details open><summary>reproduce</summary><pre>import numpy as np" in page
+
+
+def test_closest_calls_skip_failing_layers_and_say_why(recorded):
+    s = summarize(load(recorded)[0])
+    cs = s["closest"]
+    assert 1 <= len(cs) <= 5 and [c["headroom"] for c in cs] == sorted(c["headroom"] for c in cs)
+    assert "affine_db_wrong_axis" not in {c["layer"] for c in cs}
+    assert all(c["headroom"] >= 1 and "against atol" in c["reason"] for c in cs)
+
+
+def test_families_group_layers_and_their_histograms_count_every_comparison(recorded):
+    rows = load(recorded)[0]
+    s = summarize(rows)
+    fams = {f["family"]: f for f in s["families"]}
+    assert {r["family"] for r in rows} == set(fams)  # the records say each layer's family
+    assert "relu" in fams["seeds"]["layers"] and s["families"][0]["failed"] > 0  # failing families first
+    compared = [r for r in rows if not (r["convention"] and r["extra"].get("differs"))]
+    for f in s["families"]:
+        mine = [r for r in compared if r["family"] == f["family"]]
+        assert f["comparisons"] == len(mine) == sum(map(sum, f["headroom"].values())) == sum(map(sum, f["error"].values()))
+        assert f["failed"] == sum(map(sum, f.get("failed_bins", {}).values())) == sum(r["outcome"] == "fail" for r in mine)
+
+
+def test_baseline_diff_on_the_first_screen_newly_failing_and_inconclusive(recorded, tmp_path):
+    """Against a baseline where everything passed: the broken layer is newly failing, a sigmoid check that
+    became inconclusive is listed as such, a grown error as worse; report.html shows them first."""
+    from reports import baseline_diff
+    from reports.html import render
+
+    rows = load(recorded)[0]
+    base = summarize([r for r in rows if r["layer"] != "affine_db_wrong_axis"]
+                     + [dict(r, outcome="pass", passed=True) for r in rows if r["layer"] == "affine_db_wrong_axis"])
+    now_rows = [dict(r, outcome="inconclusive", passed=False) if (r["layer"], r["oracle"], r["example"]) == ("sigmoid", "torch", 0) else r
+                for r in rows]
+    now = summarize(now_rows)
+    diff = baseline_diff(now, json.loads(json.dumps(base, default=str)))
+    assert {e["layer"] for e in diff["newly_failing"]} == {"affine_db_wrong_axis"}
+    assert [e["key"] for e in diff["newly_inconclusive"]] == ["sigmoid/float64/torch"]
+    page = render(now, diff=diff)
+    box = page[page.index("id='baseline'"):page.index("id='problems'")]
+    assert "Newly failing (3)" in box and "Became inconclusive (1)" in box and "sigmoid/float64/torch" in box
+    assert page.index("id='verdict'") < page.index("id='baseline'") < page.index("id='problems'")
+    base_file = tmp_path / "base.json"
+    base_file.write_text(json.dumps(base, default=str))
+    assert main([str(recorded), "-o", str(tmp_path / "out"), "--baseline", str(base_file)]) == 1
+    assert "baseline_diff" in json.loads((tmp_path / "out" / "summary.json").read_text())

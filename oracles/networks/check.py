@@ -138,7 +138,7 @@ def _float32_noise(net: Network, got: dict) -> dict[tuple[str, str], np.ndarray]
     truth = {(path, stage): t for path, stages in truth.items() for stage, t in stages.items()}
     found = {(path, stage): [a[path][stage] for a in answers.values() if stage in a.get(path, {})]
              for path, stage in truth}
-    return budget.measured_noise(truth, found)
+    return budget.measured_noise(truth, found, at_least=1.0)  # the loss's cotangent: 1
 
 
 def _float64(net: Network) -> Network:
@@ -250,5 +250,5 @@ def run_network_check(family: str, dtype: str, *, max_examples: int | None = Non
     verdicts = decide_networks(f"network {family}", dtype, oracles, tally.comparisons, tally.examples,
                                failure.culprit if failure else {}, failure.message() if failure else "")
     if record:  # the failing comparisons carry their repro (_judge_site)
-        rec.emit(tally.records + (failure.comparisons if failure is not None else []))
+        rec.emit(tally.records + (failure.comparisons if failure is not None else []), "networks")
     return NetworkCheck(family, dtype, verdicts, tally.examples, tally.comparisons, failure, tally.records)

@@ -28,18 +28,6 @@ _SIZES_3D = {"n": (1, 2, 3), "t": (1, 2, 3), "c": (1, 2, 3, 5)}
 # compile (~0.3-1 s here, most of this family's gate time).
 _LAYOUTS = 2
 
-_WIDE_REASON = (
-    "float64 numerical oracle only. It differentiates L = sum(cotangent * output); rounding L costs up to "
-    "~eps * |L| in each of L(x+h), L(x-h), so the central difference is off by up to eps * |L| / h, with "
-    "h = 1e-6 for |x| <= 1 (larger x get a larger step and a smaller error). The table's atol 1e-7 assumes "
-    "|L| <~ 1e2; here outputs reach ~1e3 (logits or softplus of +-1e3), so |L| <= 1.5 * (entries) * "
-    "(max |output|) and the bound is eps * |L| / 1e-6, worked out next to each entry (a worst case: every "
-    "rounding adding up). "
-    "Observed without the override: 2.5e-7 on log_softmax_dominant ([[0,-876,-876],[-876,1,-876]], "
-    "thorough profile), headroom 2.4 on softplus_extreme, 3.3 on softmax_with_loss_extreme. PyTorch and "
-    "JAX keep the table's 1e-12/1e-9, and a 0.1% error still fails the numerical row wherever |grad| > 1e-2."
-)
-
 # --- Elementwise ------------------------------------------------------------------------------------------
 register(LayerSpec(
     name="tanh",
@@ -132,9 +120,6 @@ register(LayerSpec(
     inputs=(Float("x", ("n", "m")),),
     sizes={"n": (1, 2, 3), "m": (1, 2, 3)},
     domain=Domain(-1e3, 1e3),
-    # |L| <= 1.5 * 9 entries * 1e3 = 1.35e4 -> eps * |L| / h = 3e-6
-    tolerances={("float64", "numerical", "grad"): Tol(atol=3e-6, rtol=1e-6)},
-    tolerance_reason=_WIDE_REASON,
     # threshold=40: above it exp(-x) < 4e-18 < eps/2, so PyTorch's linearization (x, gradient 1) equals the
     # exact softplus to float64 rounding; with the default 20 it differs by up to 2e-9 relative in (20, 20.7).
     torch_fn=lambda x: F.softplus(x, beta=1.0, threshold=40.0),
@@ -226,9 +211,6 @@ register(LayerSpec(
     config={"axis": -1},
     sizes={"n": (1, 2, 3), "c": (2, 3, 5)},
     domain=Domain(-1e3, 1e3),
-    # |L| <= 1.5 * 15 entries * (2e3 + log 5) = 4.5e4 -> eps * |L| / h = 1e-5
-    tolerances={("float64", "numerical", "grad"): Tol(atol=1e-5, rtol=1e-6)},
-    tolerance_reason=_WIDE_REASON,
     torch_fn=lambda x, axis: F.log_softmax(x, dim=axis),
     jax_fn=lambda x, axis: jax.nn.log_softmax(x, axis=axis),
     doc=(
@@ -249,7 +231,5 @@ register(LayerSpec(
     # float32 run about stability and not about losing every digit of a loss of size ~1e3 (ulp 6e-5).
     dtype_domains={"float64": Domain(-1e3, 1e3), "float32": Domain(-80.0, 80.0)},
     # L = cotangent * (mean over rows of lse - z_t), |L| <= 1.5 * (2e3 + log 5) = 3e3 -> eps * |L| / h = 7e-7
-    tolerances={("float64", "numerical", "grad"): Tol(atol=7e-7, rtol=1e-6)},
-    tolerance_reason=_WIDE_REASON,
     doc="the seeds' SoftmaxWithLoss on logits up to +-1e3 (float64) and +-80 (float32)",
 ))

@@ -1,0 +1,141 @@
+"""The numerical oracle knows its own error (oracles/numerical.py): its bound covers the truth, it says
+inconclusive where the bound is too loose to tell a 0.1% error (never a pass, never a false alarm), and it
+names a layer that computes in float32 whatever it is given."""
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+from subproc import clean_env
+
+from oracles import check_layer, layer_spec, run_check
+from oracles.backends import run_torch
+from oracles.numerical import computes_in, run_numerical
+from oracles.strategies import Case
+from oracles.tolerances import resolution_needed
+
+
+class Cubic:
+    """out = x^3 * s on values up to 1e3: derivatives to 3e6 (magnitudes no table assumed)."""
+
+    def forward(self, x):
+        self.x = x
+        return x ** 3 * 0.5
+
+    def backward(self, dout):
+        return dout * 1.5 * self.x ** 2
+
+
+class Standardize:
+    """(x - mean) / std along rows, written correctly; on rows 1e3 + 1e-3 * O(1) every evaluation rounds at
+    1e-13 / 1e-3 = 1e-10 of the output, and the function varies on the scale 1e-3: no step is both small
+    enough for the curvature and large enough for the rounding to resolve 1e-4 of the gradient."""
+
+    def forward(self, x):
+        self.xc = x - x.mean(axis=1, keepdims=True)
+        self.s = np.sqrt((self.xc ** 2).mean(axis=1, keepdims=True))
+        self.y = self.xc / self.s
+        return self.y
+
+    def backward(self, dout):
+        return (dout - dout.mean(axis=1, keepdims=True) - self.y * (dout * self.y).mean(axis=1, keepdims=True)) / self.s
+
+
+def _standardize_math(xp, x):
+    xc = x - xp.mean(x, axis=1, keepdims=True)
+    return xc / xp.sqrt(xp.mean(xc * xc, axis=1, keepdims=True))
+
+
+OFFSET_ROWS = 1e3 + 1e-3 * np.array([[0.3, -1.2, 2.0, 0.5], [1.1, 0.2, -0.7, -1.9]])
+
+
+class Float32Inside:
+    """A correct sigmoid computed in float32 whatever it is given (a buffer made with dtype='f')."""
+
+    def forward(self, x):
+        self.y = (1 / (1 + np.exp(-x.astype("f")))).astype(x.dtype)
+        return self.y
+
+    def backward(self, dout):
+        return dout * self.y * (1 - self.y)
+
+
+def _case(name, x, dtype="float64"):
+    return Case(name, dtype, {"n": x.shape[0], "d": x.shape[1]}, {"x": x.astype(dtype)}, {}, seed=4)
+
+
+def test_the_bound_covers_the_true_error_at_large_magnitudes():
+    spec = layer_spec(lambda p: Cubic(), inputs={"x": ("n", "d")}, fn=lambda xp, x: x ** 3 * 0.5, name="cubic_1e3")
+    x = np.array([[1e3, -750.0, 3.0], [0.25, -1e-3, 512.0]])
+    ct = np.random.default_rng(0).uniform(0.5, 1.5, size=x.shape)
+    num, truth = run_numerical(spec, _case("cubic_1e3", x), ct), run_torch(spec, _case("cubic_1e3", x), ct)
+    err = np.abs(num.grads["x"] - truth.grads["x"])
+    bound = num.uncertainty["grad_x"]
+    assert np.all(err <= bound) and np.all(bound <= resolution_needed(num.grads["x"])), (err, bound)
+
+
+def test_an_oracle_that_cannot_tell_is_inconclusive_and_the_frameworks_decide():
+    from hypothesis import strategies as st
+
+    spec = layer_spec(lambda p: Standardize(), inputs={"x": ("n", "d")}, fn=_standardize_math, name="standardize")
+    case = Case("standardize", "float64", {"n": 2, "d": 4}, {"x": OFFSET_ROWS}, {}, seed=1)
+    r = run_check(spec, "float64", max_examples=1, record=False, strategy=st.just(case))
+    v = r.verdicts[("numerical", "grad_x")]
+    assert str(v.outcome) == "inconclusive" and "numerical cannot tell: its own error bound" in v.reason, v.message()
+    assert r.stage_passed("torch", "grad_x") and r.stage_passed("jax", "grad_x")
+    assert r.passed, "a stage another oracle decided conclusively passes; inconclusive never counts as its pass"
+    with pytest.raises(AssertionError, match="INCONCLUSIVE: standardize"):
+        r.assert_stage("numerical", "grad_x")
+    with pytest.warns(UserWarning, match="INCONCLUSIVE: standardize"):
+        r.assert_stage("numerical", "grad_x", inconclusive="warn")
+
+
+def test_a_layer_computing_in_float32_is_named_in_float64_and_checked_in_float32():
+    report = check_layer(lambda p: Float32Inside(), inputs={"x": ("n", "d")}, fn=lambda xp, x: 1 / (1 + xp.exp(-x)),
+                         name="sigmoid_f32_inside", max_examples=5, record=False)
+    f64 = report.results["float64"]
+    assert not f64.passed
+    for oracle, stage in f64.failing():
+        assert "computes in float32 whatever it is given" in f64.message(oracle, stage)
+    assert report.results["float32"].passed, report.results["float32"].message("numerical", "grad_x")
+
+
+def test_the_precision_probe_does_not_mistake_a_float64_layer_whose_inputs_barely_matter():
+    x = np.array([[0.0, 1e-12, 3.5e-151]])
+    f = lambda: 1 / (1 + np.exp(-x))  # noqa: E731  float64, but a tiny move of x is below its output's resolution
+    assert computes_in(f, f(), [x]) == "float64"
+    g = lambda: (1 / (1 + np.exp(-x.astype("f")))).astype("d")  # noqa: E731
+    y = np.array([[0.3, 1.2, -2.5]])
+    x = y
+    assert computes_in(g, g(), [x]) == "float32"
+
+
+def test_inconclusive_can_be_accepted_knowingly_under_pytest(tmp_path):
+    (tmp_path / "test_inc.py").write_text(textwrap.dedent('''
+        import numpy as np
+        from oracles import layer_spec, run_check
+
+        from hypothesis import strategies as st
+        from oracles.strategies import Case
+        from test_numerical_oracle import OFFSET_ROWS, Standardize, _standardize_math
+
+        CASE = Case("standardize_pytest", "float64", {"n": 2, "d": 4}, {"x": OFFSET_ROWS}, {}, seed=1)
+        R = run_check(layer_spec(lambda p: Standardize(), inputs={"x": ("n", "d")}, fn=_standardize_math,
+                                 name="standardize_pytest"), "float64", max_examples=1, record=False,
+                      strategy=st.just(CASE))
+
+        def test_numerical_grad_x():
+            R.assert_stage("numerical", "grad_x")
+    '''))
+
+    def run(*opts):
+        return subprocess.run([sys.executable, "-m", "pytest", "-q", "-rfw", "-p", "no:cacheprovider", "--oracle-no-records",
+                               *opts, str(tmp_path / "test_inc.py")], capture_output=True, text=True,
+                              env=clean_env(PYTHONPATH=str(Path(__file__).parent)),
+                              cwd=tmp_path).stdout
+
+    default, warned = run(), run("--oracle-inconclusive=warn")
+    assert "1 failed" in default and "INCONCLUSIVE: standardize_pytest" in default, default
+    assert "1 passed" in warned and "OracleInconclusiveWarning" in warned, warned
