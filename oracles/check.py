@@ -171,11 +171,17 @@ def _drive(spec, dtype, oracles, tally: Tally, strategy, max_examples, conventio
     try:
         check()
     except OracleMismatch as e:
-        if "jax" in oracles and tally.last_failing is not None and not any(k[0] == "jax" for k in tally.failures):
-            case = tally.last_failing
-            tally.add(case, evaluate_case(spec, case, ("jax",), next(counter), True, noise_from, convention), new_example=False)
+        _jax_on_failure(spec, oracles, tally, next(counter), convention)
         return e
     return None
+
+
+def _jax_on_failure(spec, oracles, tally: Tally, example: int, convention) -> None:
+    """Ask JAX once on the smallest failing example (it was skipped while shrinking)."""
+    if "jax" in oracles and tally.last_failing is not None and not any(k[0] == "jax" for k in tally.failures):
+        noise_from = ("torch",) if convention is not None else FRAMEWORKS
+        case = tally.last_failing
+        tally.add(case, evaluate_case(spec, case, ("jax",), example, True, noise_from, convention), new_example=False)
 
 
 def _metered_drive(spec, dtype, oracles, tally: Tally, strategy, max_examples, convention, runners,
@@ -191,7 +197,8 @@ def _metered_drive(spec, dtype, oracles, tally: Tally, strategy, max_examples, c
             raise work.CheckTimeout(str(stop)) from None
         when = "while shrinking the failure" if tally.failures else f"after {tally.examples} example(s)"
         tally.stopped = f"{stop} {when}" if stop.kind == "work" else f"hang guard hit {when}: {stop}"
-        if tally.failures:
+        if tally.failures:  # outside the meter: one more example, so JAX's verdict on the failure is known
+            _jax_on_failure(spec, oracles, tally, -1, convention)
             return OracleMismatch("\n".join(c.message() for c, _ in tally.failures.values()))
         return None
 

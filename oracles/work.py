@@ -111,8 +111,9 @@ class Meter:
         if count:
             self.calls += 1
             if self.calls > self.limit:
-                raise Stop("work", f"work budget spent: {self.calls - 1} forward calls of the layer "
-                                   f"(budget {self.budget})")
+                raise Stop("work", f"work budget spent: {self.calls - 1} forward calls of the layer (budget "
+                                   f"{self.budget}" + (f", plus {SHRINK_SHARE:.0%} of it for shrinking a failure)"
+                                                       if self.limit < self.budget or self.shrunk else ")"))
         now = time.monotonic()
         if now - self.started > self.hang_guard:
             raise Stop("time", self.timeout_text())
