@@ -78,6 +78,13 @@ def evaluate_case(
     if ref.layer is not None and not ref.broken:
         for stage, text in hygiene(spec, case, ct, ref).items():
             ref.note([stage], text)
+    extras = getattr(spec, "reference_extras", None)  # a custom function's second order and jvp (function.py)
+    if extras is not None:
+        values, found = extras(case, ct)
+        ref.values.update(values)
+        for stage, texts in found.items():
+            for text in texts:
+                ref.note([stage], text)
     asked = _ask(spec, case, ct, oracles, ref.broken, jax_compile, shapes, runners)
     answers = {o: None if a is None else a.by_stage() for o, a in asked.items()}
     flat = {(o, s): v for o, d in answers.items() if d for s, v in d.items()}
@@ -92,7 +99,8 @@ def evaluate_case(
         layer=spec.name, dtype=case.dtype, shapes=shapes, example=example, stages=stages, reference=reference,
         notes=notes, answers=answers, seconds={o: a.seconds for o, a in asked.items() if a is not None},
         tolerances=_in_force(spec, case.dtype, stages, asked, noise),
-        noise={s: budget.noise_summary(n) for s, n in noise.items()}, convention=convention))
+        noise={s: budget.noise_summary(n) for s, n in noise.items()}, convention=convention,
+        overflow_inconclusive=getattr(spec, "overflow_inconclusive", False)))
 
 
 def _in_force(spec: LayerSpec, dtype: str, stages, asked: dict, noise: dict) -> dict:

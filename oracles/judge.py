@@ -53,15 +53,19 @@ def _documented(conv: Convention | None, oracle: str, stage: str) -> bool:
 
 
 def _build(m: Measurement, meta: dict, notes: list[str], extra: dict, repro: Callable[[], str] | str,
-           convention: Convention | None, seconds: float) -> Comparison:
-    """The only constructor call of Comparison in the project."""
+           convention: Convention | None, seconds: float, undecided: str = "") -> Comparison:
+    """The only constructor call of Comparison in the project. `undecided`: elements the oracle could
+    not decide were left out (see `_undecidable`); agreement on the rest is then inconclusive, not a pass."""
     notes = [n for n in notes if n] + list(m.problems)
     documented = _documented(convention, meta["oracle"], meta["stage"])
     if documented:
         extra = {**extra, "differs": not m.within}
     outcome = _example_outcome(m, notes, documented)
     if outcome is Outcome.INCONCLUSIVE:
-        notes.append(_nothing_compared(m))
+        notes.append(undecided or _nothing_compared(m))
+    elif outcome is Outcome.PASS and undecided:
+        outcome = Outcome.INCONCLUSIVE
+        notes.append(undecided)
     passed = outcome is Outcome.PASS
     worst = m.worst_index is not None
     return Comparison(
@@ -86,6 +90,25 @@ def _nothing_compared(m: Measurement) -> str:
     if m.size == 0:
         return "nothing to compare: the arrays are empty"
     return f"nothing finite to compare: all {m.size} element(s) are non-finite in the same places on both sides"
+
+
+def _undecidable(actual, expected) -> tuple[Any, Any, str]:
+    """Elements where the oracle is non-finite (its plain math overflows or is NaN) and the reference is
+    finite (a numerically stabilized rule) decide nothing: both sides become NaN there, so they are left
+    out; the text says how many, for the inconclusive outcome. Other arrays come back unchanged."""
+    try:
+        a, e = np.asarray(actual), np.asarray(expected)
+        if a.shape != e.shape or a.dtype.kind != "f" or e.dtype.kind != "f":
+            return actual, expected, ""
+        mask = ~np.isfinite(e) & np.isfinite(a)
+    except (TypeError, ValueError):
+        return actual, expected, ""
+    if not mask.any():
+        return actual, expected, ""
+    a, e = a.copy(), e.copy()
+    a[mask], e[mask] = np.nan, np.nan
+    return a, e, (f"the plain math overflows or is NaN at {int(mask.sum())} of {mask.size} element(s) where "
+                  f"the custom rule is finite: not decided there")
 
 
 def compare(actual, expected, tol: Tol, *, note: str = "", extra: dict | None = None,
@@ -136,6 +159,7 @@ class ExampleRun:
     tolerances: dict[tuple[str, str], Tol]
     noise: dict[str, float] = field(default_factory=dict)
     convention: Convention | None = None
+    overflow_inconclusive: bool = False  # a custom function's check: see _undecidable
 
 
 def judge_example(run: ExampleRun) -> list[Comparison]:
@@ -146,9 +170,12 @@ def judge_example(run: ExampleRun) -> list[Comparison]:
         for stage in oracle_stages(oracle, run.stages):
             tol = run.tolerances[(oracle, stage)]
             expected = None if answer is None else answer.get(stage)
+            actual, undecided = run.reference.get(stage), ""
+            if expected is not None and run.overflow_inconclusive:
+                actual, expected, undecided = _undecidable(actual, expected)
             if expected is not None:
                 # the joint stage compares derived float64 numbers (projections), not the layer's arrays
-                m = measure(run.reference.get(stage), expected, tol, None if stage == JOINT else run.dtype)
+                m = measure(actual, expected, tol, None if stage == JOINT else run.dtype)
             elif answer is None:  # the oracle could not run: the layer is broken (its notes say how)
                 m = missing(tol, f"oracle {oracle} could not run on this example")
             else:
@@ -163,7 +190,7 @@ def judge_example(run: ExampleRun) -> list[Comparison]:
             meta = dict(layer=run.layer, dtype=run.dtype, stage=str(stage), oracle=oracle, shapes=run.shapes,
                         example=run.example)
             # no repro here: it is made once per failing pair when the check is decided (with_repro)
-            comps.append(_build(m, meta, notes, extra, "", run.convention, run.seconds.get(oracle, 0.0)))
+            comps.append(_build(m, meta, notes, extra, "", run.convention, run.seconds.get(oracle, 0.0), undecided))
     return comps
 
 
@@ -287,6 +314,14 @@ def decide(layer: str, dtype: str, pairs: list[tuple[str, str]], tally: Tally, r
             if oracle not in convention.agree:
                 out[(oracle, "convention")] = _convention_verdict(layer, dtype, oracle, convention, tally, requested, stopped)
     return out
+
+
+def not_applicable(layer: str, dtype: str, oracle: str, stage: str, reason: str) -> Verdict:
+    """The verdict of a stage that does not apply to what is checked (a backward marked
+    once_differentiable has no second order; a custom_vjp function no forward mode): not-run, with the
+    reason, never a pass or a failure."""
+    return Verdict(layer=layer, dtype=dtype, oracle=oracle, stage=stage, outcome=Outcome.NOT_RUN,
+                   reason=f"not applicable: {reason}")
 
 
 def with_repro(failures: dict) -> dict:
