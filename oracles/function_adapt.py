@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import inspect
 import sys
+import warnings
 from typing import Any, Callable
 
 import numpy as np
@@ -171,7 +172,8 @@ class TorchAdapter:
         import torch
         import torch.autograd.forward_ad as fwAD
 
-        with fwAD.dual_level():
+        with fwAD.dual_level(), warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # forward AD's first use: torch.jit.script's
             tensors = self.tensors(arrays, ())
             duals = [fwAD.make_dual(t, torch.from_numpy(ts[diff.index(i)])) if i in diff else t
                      for i, t in enumerate(tensors)]
@@ -193,7 +195,8 @@ class _TorchLayer:
 
     def backward(self, dout):
         raw = self.adapter.raw_backward(self.out, dout, self.ts)
-        return tuple(None if g is None else g.detach().numpy() for g in raw)
+        # a gradient for an input that needs none is fine (PyTorch drops it): not passed on to be judged
+        return tuple(None if g is None or i not in self.diff else g.detach().numpy() for i, g in enumerate(raw))
 
 
 # --- JAX ----------------------------------------------------------------------------------------------------

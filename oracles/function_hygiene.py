@@ -4,18 +4,19 @@
   a pytree, a backward or bwd rule returning the wrong number of gradients or a float cotangent for an
   integer input are one-line errors naming the stage and order (nothing can be compared); whether JAX
   can differentiate a custom_vjp rule (second order not applicable otherwise).
-- `torch_hygiene`: per example, for a torch.autograd.Function: an output sharing memory with an input,
-  a backward that gives something else when called a second time on the same graph (it changed a saved
-  tensor or ctx state in place), and a backward that breaks or changes when only some inputs require
-  grad (ctx.needs_input_grad). Inputs mutated in place and nondeterminism are found by the one check
-  path (reference_run) for every layer alike.
+- `torch_hygiene`: per example, for a torch.autograd.Function: a backward that gives something else when
+  called a second time on the same graph (it changed a saved tensor or ctx state in place), and a
+  backward that breaks or changes when only some inputs require grad (ctx.needs_input_grad). Inputs
+  mutated in place and nondeterminism are found by the one check path (reference_run) for every layer
+  alike. An output aliasing an input is no hazard in a Function: PyTorch makes such an output a view and
+  refuses in-place changes to it (tests/test_check_function.py shows both), so it is not reported.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from .function_adapt import BadFunction, _first_line
-from .names import FORWARD, Stage
+from .names import Stage
 
 
 def _max_diff(a, b) -> float:
@@ -27,13 +28,6 @@ def _max_diff(a, b) -> float:
     return float(np.nan_to_num(d, nan=np.inf).max(initial=0.0))
 
 
-def _aliasing(out, ts, names) -> list[str]:
-    ptr = out.untyped_storage().data_ptr() if out.numel() else None
-    return [f"forward returned an output that shares memory with input {names[i]!r}: an in-place change of "
-            f"either changes the other (return a new tensor, e.g. .clone())"
-            for i, t in enumerate(ts) if ptr is not None and t.numel() and t.untyped_storage().data_ptr() == ptr]
-
-
 def torch_hygiene(ad, arrays, diff, ct, names) -> dict[str, list[str]]:
     """stage -> findings (see the module docstring); a backward that raises here was already reported."""
     import torch
@@ -41,8 +35,6 @@ def torch_hygiene(ad, arrays, diff, ct, names) -> dict[str, list[str]]:
     notes: dict[str, list[str]] = {}
     ts = ad.tensors(arrays, diff)
     out = ad.call(ts)
-    if _aliasing(out, ts, names):
-        notes[FORWARD] = _aliasing(out, ts, names)
     try:
         first = ad.raw_backward(out, np.array(ct, copy=True), ts)
     except Exception:

@@ -14,6 +14,7 @@ example's seed (`directions`), so the reference (function.py) and every oracle u
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -95,7 +96,9 @@ def run_torch_math(spec, case: Case, ct: np.ndarray) -> FunctionAnswer:
             for i, v in zip(pos, d):
                 vals[i] = v
             return spec.math(xp, *vals, *spec.args)
-        more[JVP] = torch.func.jvp(f, tuple(d.detach() for d in diffs), tuple(torch.from_numpy(ti) for ti in t))[1].numpy()
+        with warnings.catch_warnings():  # torch.func's first use warns of torch.jit.script's deprecation
+            warnings.simplefilter("ignore", DeprecationWarning)
+            more[JVP] = torch.func.jvp(f, tuple(d.detach() for d in diffs), tuple(torch.from_numpy(ti) for ti in t))[1].numpy()
     grads, second = _split(spec, ([g.detach().numpy() for g in gs], g2))
     return FunctionAnswer(out.detach().numpy(), grads, time.perf_counter() - t0, more={**more, **second})
 
