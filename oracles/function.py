@@ -53,6 +53,11 @@ class FunctionSpec(LayerSpec):
         return super().stages() + list(self.extra)
 
     @property
+    def truth_runner(self):
+        """What the float32 budget (budget.py) runs in float64 for the truth: every stage, grad2 and jvp too."""
+        return RUNNERS["torch"]
+
+    @property
     def positions(self) -> list[int]:
         return [i for i, a in enumerate(self.inputs) if a.differentiable]
 

@@ -129,6 +129,19 @@ class TorchAdapter:
         with torch.no_grad():
             return self.call([torch.from_numpy(np.asarray(a)) for a in arrays]).numpy().copy()
 
+    def forward_fn(self, arrays) -> Callable[[], np.ndarray]:
+        """A no-argument forward over `arrays`, which the caller changes in place between calls (the
+        numerical oracle: thousands of calls, so tensors are made once, sharing the arrays' memory)."""
+        import torch
+
+        ts = [torch.from_numpy(a) for a in arrays]
+        self.call(ts)  # a pytree output raises here, once
+
+        def f() -> np.ndarray:
+            with torch.no_grad():
+                return self.cls.apply(*ts, *self.args).numpy().copy()
+        return f
+
     def layer(self, diff) -> "_TorchLayer":
         return _TorchLayer(self, diff)
 
@@ -240,6 +253,9 @@ class JaxAdapter:
 
     def forward(self, arrays) -> np.ndarray:
         return np.asarray(_one_array(self._compiled("forward", ())(list(arrays)), self.name, "jax"))
+
+    def forward_fn(self, arrays) -> Callable[[], np.ndarray]:
+        return lambda: self.forward(arrays)
 
     def layer(self, diff) -> "_JaxLayer":
         return _JaxLayer(self, diff)
