@@ -37,7 +37,8 @@ class OracleError(RuntimeError):
 
 def _ask(spec: LayerSpec, case: Case, ct, oracles, broken: bool, jax_compile: bool, shapes, runners=None) -> dict:
     """oracle -> Answer (None: it could not run on a layer that is broken anyway)."""
-    runners = runners or {**RUNNERS, DIRECTIONAL: run_directional}
+    # a spec may bring its own oracles (a custom function's: oracles/function_runners.py), so replay works
+    runners = runners or getattr(spec, "runners", None) or {**RUNNERS, DIRECTIONAL: run_directional}
     answers = {}
     for oracle in oracles:
         if oracle == "jax" and not jax_is_warm(spec, case) and (not jax_compile or case.layout >= spec.jax_layout_count):

@@ -21,7 +21,7 @@ import numpy as np
 from .check import run_check
 from .function_adapt import BadFunction, _first_line, adapt
 from .function_hygiene import probe_structure, torch_hygiene
-from .function_runners import RUNNERS, directions
+from .function_runners import RUNNERS, directions, torch_answer
 from .judge import Verdict, not_applicable
 from .names import DTYPES, JVP, ORACLES, Stage
 from .options import OPTIONS, RunOptions
@@ -53,9 +53,14 @@ class FunctionSpec(LayerSpec):
         return super().stages() + list(self.extra)
 
     @property
+    def runners(self) -> dict:
+        """The oracles of this check (check.py asks them for a spec that has them: replay too)."""
+        return RUNNERS
+
+    @property
     def truth_runner(self):
         """What the float32 budget (budget.py) runs in float64 for the truth: every stage, grad2 and jvp too."""
-        return RUNNERS["torch"]
+        return torch_answer
 
     @property
     def positions(self) -> list[int]:

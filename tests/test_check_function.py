@@ -179,3 +179,11 @@ def test_stage_names():
     assert Stage("jvp").kind == "jvp" and Stage("jvp").order == 1 and Stage("grad_x").order == 1
     with pytest.raises(ValueError, match="grad2_<name>"):
         Stage("grad3_x")
+
+
+def test_docstring_example_runs():
+    import doctest
+
+    import oracles.function
+
+    assert doctest.testmod(oracles.function).failed == 0
