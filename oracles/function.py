@@ -240,6 +240,8 @@ def check_function(
     validate_options(dtypes, oracles, max_examples, layer=spec.name)
     report = FunctionReport(spec.name, spec.adapter.kind)
     asked = tuple(o for o in oracles if o not in spec.not_applicable)
+    if not asked:
+        raise BadFunction(f"{spec.name}: oracles={oracles}: none applies ({'; '.join(spec.not_applicable.get(o, '') for o in oracles)})")
     for dtype in dtypes:
         report.results[dtype] = run_check(spec, dtype, asked, max_examples=max_examples, record=record,
                                           runners=RUNNERS)

@@ -129,6 +129,19 @@ class TanhFloat32Overflow(torch.autograd.Function):
         return (1 - y * y) * g
 
 
+class Float64Gradient(torch.autograd.Function):
+    """backward computes in float64 and returns that for a float32 input (PyTorch would cast it silently)."""
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return torch.sin(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return torch.cos(x.double()) * g.double()
+
+
 class MutatesInput(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x):
@@ -257,6 +270,8 @@ BROKEN = [
     Entry("reduction_not_unbroadcast", BiasNotUnbroadcast, lambda xp, x, b: x + b, XB, "grad_b", 1, says="shape"),
     Entry("gradient_only_right_in_float64", TanhFloat32Overflow, lambda xp, x: xp.tanh(x), X, "grad_x", 1,
           dtype="float32", says="non-finite", kw={"domain": Domain(-60.0, 60.0)}),
+    Entry("gradient_of_wrong_dtype", Float64Gradient, lambda xp, x: xp.sin(x), X, "grad_x", 1, dtype="float32",
+          says="dtype float64 != float32"),
     Entry("backward_mutates_input", MutatesInput, lambda xp, x: x * x, X, "grad_x", 1, says="in place"),
     Entry("needs_input_grad_ignored", IgnoresNeedsInputGrad, lambda xp, x, b: x * b, XB, "grad_b", 1,
           says="needs_input_grad"),
