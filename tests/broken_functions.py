@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import torch
 from torch.autograd.function import once_differentiable
 
-from oracles import Domain
+from oracles import Domain, Float, Index
 
 
 @dataclass
@@ -379,6 +379,30 @@ def jax_sin(x):
 
 jax_sin.defjvp(lambda p, t: (jnp.sin(p[0]), jnp.cos(p[0]) * t[0]))
 
+class Gather(torch.autograd.Function):
+    """x[k] * 2 with integer indices k (repeated: the backward must accumulate)."""
+    @staticmethod
+    def forward(ctx, x, k):
+        ctx.save_for_backward(k)
+        ctx.n = x.shape[0]
+        return x[k] * 2
+
+    @staticmethod
+    def backward(ctx, g):
+        k, = ctx.saved_tensors
+        return torch.zeros(ctx.n, dtype=g.dtype).index_add_(0, k, 2 * g), None
+
+
+@jax.custom_vjp
+def jax_gather(x, k):
+    return x[k] * 2.0
+
+
+jax_gather.defvjp(lambda x, k: (x[k] * 2.0, (x, k)),
+                  lambda r, g: (jnp.zeros_like(r[0]).at[r[1]].add(2.0 * g), None))
+
+GATHER = (Float("x", ("n",)), Index("k", ("m",), "n"))
+
 CORRECT = [
     Entry("tanh_scale", TanhScale, lambda xp, x, b: xp.tanh(x) * b, XB),
     Entry("tanh_scale_apply", TanhScale.apply, lambda xp, x, b: xp.tanh(x) * b, XB),
@@ -388,4 +412,6 @@ CORRECT = [
           kw={"grad_math": lambda xp, ct, x: ct}),
     Entry("jax_tanh_scale", jax_tanh_scale, lambda xp, x, b: xp.tanh(x) * b, XB),
     Entry("jax_custom_jvp_sin", jax_sin, lambda xp, x: xp.sin(x), X),
+    Entry("gather_integer_indices", Gather, lambda xp, x, k: x[k] * 2, GATHER),
+    Entry("jax_gather_integer_indices", jax_gather, lambda xp, x, k: x[k] * 2, GATHER),
 ]
