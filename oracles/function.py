@@ -13,11 +13,13 @@ inconclusive for those elements, never fail (`overflow_inconclusive`).
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from .backends import JAX_STATS
 from .check import run_check
 from .function_adapt import BadFunction, _first_line, adapt
 from .function_hygiene import probe_structure, torch_hygiene
@@ -101,6 +103,8 @@ class FunctionReport:
     kind: str
     results: dict[str, CheckResult] = field(default_factory=dict)
     not_applicable: list[Verdict] = field(default_factory=list)
+    seconds: float = 0.0
+    jax_compile_seconds: float = 0.0  # part of `seconds`: JAX compiling the plain math for new shapes
 
     @property
     def passed(self) -> bool:
@@ -122,7 +126,8 @@ class FunctionReport:
         return str(self.results[dtype].outcome(oracle, stage))
 
     def __str__(self) -> str:
-        lines = [f"check_function {self.name} ({self.kind})"]
+        lines = [f"check_function {self.name} ({self.kind}): {self.seconds:.2f} s, of which JAX compiles "
+                 f"{self.jax_compile_seconds:.2f} s"]
         for dtype, r in self.results.items():
             for o, s in r.pairs():
                 status = "ok  " if r.stage_passed(o, s) else str(r.outcome(o, s)).upper()
@@ -141,11 +146,19 @@ def _check_args(name, math, grad_math, args) -> None:
         raise BadFunction(f"{name}: args={args!r}: give a tuple of constants passed after the inputs")
 
 
+def _default_name(fn) -> str:
+    """MyFn for MyFn and MyFn.apply; the function's name for a jax custom_vjp / custom_jvp."""
+    owner = getattr(fn, "__self__", None)
+    if isinstance(owner, type):
+        return owner.__name__
+    return getattr(fn, "__name__", None) or type(fn).__name__
+
+
 def function_spec(fn, *, math: Callable, inputs, grad_math=None, args: tuple = (), name: str | None = None,
                   sizes=None, domain: Domain | None = None, second_order: bool = True,
                   forward_mode: bool = True) -> FunctionSpec:
     """The FunctionSpec `check_function` runs (arguments as there), probed once for structural errors."""
-    name = name or getattr(fn, "__name__", None) or getattr(getattr(fn, "__self__", None), "__name__", "function")
+    name = name or _default_name(fn)
     validate_layer_args(name, inputs, None, sizes, None)
     _check_args(name, math, grad_math, args)
     ad = adapt(fn, args, name)
@@ -239,6 +252,7 @@ def check_function(
     max_examples = max_examples or options.max_examples or DEFAULT_EXAMPLES
     validate_options(dtypes, oracles, max_examples, layer=spec.name)
     report = FunctionReport(spec.name, spec.adapter.kind)
+    t0, compiled = time.perf_counter(), JAX_STATS.compile_seconds
     asked = tuple(o for o in oracles if o not in spec.not_applicable)
     if not asked:
         raise BadFunction(f"{spec.name}: oracles={oracles}: none applies ({'; '.join(spec.not_applicable.get(o, '') for o in oracles)})")
@@ -246,6 +260,7 @@ def check_function(
         report.results[dtype] = run_check(spec, dtype, asked, max_examples=max_examples, record=record,
                                           runners=RUNNERS)
         report.not_applicable += _not_applicable(spec, dtype, oracles)
+    report.seconds, report.jax_compile_seconds = time.perf_counter() - t0, JAX_STATS.compile_seconds - compiled
     return report
 
 

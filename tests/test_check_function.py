@@ -96,6 +96,12 @@ def test_stabilized_rule_where_plain_math_overflows_is_inconclusive_never_failed
     assert r.stage_passed("numerical", "grad_x")  # the custom forward itself is finite and agrees
 
 
+def test_default_name_for_class_and_apply():
+    kw = dict(math=lambda xp, x, b: xp.tanh(x) * b, inputs={"x": ("n", "m"), "b": ("m",)}, dtypes=("float64",),
+              max_examples=2, record=False, oracles=("torch",))
+    assert check_function(TanhScale.apply, **kw).name == "TanhScale" == check_function(TanhScale, **kw).name
+
+
 def test_some_inputs_not_requiring_grad():
     report = check_function(TanhScale, math=lambda xp, x, b: xp.tanh(x) * b,
                             inputs=(Float("x", ("n", "m")), Float("b", ("m",), diff=False)),
