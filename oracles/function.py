@@ -245,12 +245,7 @@ def check_function(
     """
     spec = function_spec(fn, math=math, inputs=inputs, grad_math=grad_math, args=args, name=name, sizes=sizes,
                          domain=domain, second_order=second_order, forward_mode=forward_mode)
-    validate_options(dtypes, oracles, max_examples, layer=spec.name)
-    options = options or OPTIONS
-    dtypes = tuple(dtypes) if dtypes is not None else tuple(d for d in DTYPES if options.dtype_selected(d))
-    oracles = tuple(oracles) if oracles is not None else tuple(o for o in ORACLES if options.oracle_selected(o))
-    max_examples = max_examples or options.max_examples or DEFAULT_EXAMPLES
-    validate_options(dtypes, oracles, max_examples, layer=spec.name)
+    dtypes, oracles, max_examples = _resolve(spec.name, dtypes, oracles, max_examples, options or OPTIONS)
     report = FunctionReport(spec.name, spec.adapter.kind)
     t0, compiled = time.perf_counter(), JAX_STATS.compile_seconds
     asked = tuple(o for o in oracles if o not in spec.not_applicable)
@@ -262,6 +257,17 @@ def check_function(
         report.not_applicable += _not_applicable(spec, dtype, oracles)
     report.seconds, report.jax_compile_seconds = time.perf_counter() - t0, JAX_STATS.compile_seconds - compiled
     return report
+
+
+def _resolve(name: str, dtypes, oracles, max_examples, options: RunOptions) -> tuple:
+    """dtypes, oracles and examples as given, else from the pytest options, else every one and
+    DEFAULT_EXAMPLES; validated as given and as resolved (an empty set would check nothing)."""
+    validate_options(dtypes, oracles, max_examples, layer=name)
+    dtypes = tuple(dtypes) if dtypes is not None else tuple(d for d in DTYPES if options.dtype_selected(d))
+    oracles = tuple(oracles) if oracles is not None else tuple(o for o in ORACLES if options.oracle_selected(o))
+    max_examples = max_examples or options.max_examples or DEFAULT_EXAMPLES
+    validate_options(dtypes, oracles, max_examples, layer=name)
+    return dtypes, oracles, max_examples
 
 
 def _not_applicable(spec: FunctionSpec, dtype: str, oracles) -> list[Verdict]:
