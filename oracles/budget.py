@@ -71,15 +71,17 @@ def float32_noise(spec: LayerSpec, case: Case, ct: np.ndarray, answers: dict,
     up = Case(case.layer, "float64", case.sizes,
               {a.name: upcast(case.inputs[a.name]) if a.kind != "index" else case.inputs[a.name] for a in spec.inputs},
               {k: upcast(v) for k, v in case.params.items()}, case.seed)
+    run = getattr(spec, "truth_runner", None) or run_torch  # a custom function's: with its grad2 and jvp stages
     try:
-        truth = run_torch(spec, up, tuple(upcast(c) for c in ct) if spec.outputs else upcast(ct))
-        t32 = None if any(k[0] == "torch" for k in answers) else run_torch(spec, case, ct)
+        truth = run(spec, up, tuple(upcast(c) for c in ct) if spec.outputs else upcast(ct))
+        t32 = None if any(k[0] == "torch" for k in answers) else run(spec, case, ct)
     except Exception:
         return {}
     truth, mine = truth.by_stage(), (t32.by_stage() if t32 is not None else {})
     found = {stage: ([mine[stage]] if stage in mine else [])
              + [answers[(o, stage)] for o in frameworks if (o, stage) in answers] for stage in truth}
-    return measured_noise(truth, found, at_least=float(np.max(np.abs(ct), initial=0.0)))
+    top = max((float(np.max(np.abs(c), initial=0.0)) for c in (ct if isinstance(ct, (tuple, list)) else (ct,))), default=0.0)
+    return measured_noise(truth, found, at_least=top)
 
 
 @dataclass(frozen=True)
