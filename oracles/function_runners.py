@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import budget
+from . import budget, numerical
 from .backends import JAX_STATS, Answer, configure
 from .names import JVP, Stage
 from .strategies import Case, cotangent
-from .tolerances import tolerance_for
+from .tolerances import Tol, tolerance_for
 
 
 @dataclass
@@ -61,7 +61,7 @@ def _wants(spec) -> tuple[bool, bool]:
 #: float64 second order has no float128 truth to measure its rounding against (float32's budget does:
 #: budget.py, through FunctionSpec.truth_runner). What is measurable is how far the two frameworks'
 #: second orders of the plain math differ on the example: both are correct, so that is rounding, and the
-#: bound follows budget.widen's rule: max(table atol, 10 x that entry's difference, the stage's largest).
+#: bound is max(table atol, 10 x that entry's difference, the stage's largest difference).
 #: Measured: tanh(x @ W) with saturated units (entries ~1e-8): JAX's second derivative differed from
 #: PyTorch's by 1.04e-12 (over the table's 1e-12 atol) while the reference matched PyTorch to 1e-22.
 _NOISE: dict = {}  # the last example's float64 second-order noise, shared by the torch and JAX answers
@@ -81,7 +81,12 @@ def _bounds(spec, case: Case, ct: np.ndarray) -> dict:
     """stage -> this oracle's own error bound, for float64 second-order stages (see _NOISE)."""
     if case.dtype != "float64" or not _wants(spec)[0]:
         return {}
-    return {s: budget.widen(tolerance_for("float64", "torch", s), n) for s, n in _grad2_noise(spec, case, ct).items()}
+    out = {}
+    for s, n in _grad2_noise(spec, case, ct).items():
+        table = tolerance_for("float64", "torch", s)
+        atol = np.maximum(np.maximum(table.atol, budget.FACTOR * n), float(np.max(n, initial=0.0)))
+        out[s] = Tol(atol=atol, rtol=table.rtol)
+    return out
 
 
 def _split(spec, values) -> tuple[dict, dict]:
@@ -219,34 +224,27 @@ def jax_answer(spec, case: Case, ct: np.ndarray) -> FunctionAnswer:
 
 
 def run_numerical_fn(spec, case: Case, ct: np.ndarray) -> FunctionAnswer:
-    """Central differences of the custom function's own forward in float64 (step 1e-6 * max(1, |x|)),
-    element by element for the gradients and along the tangent for the jvp."""
+    """Central differences of the custom function's own forward in float64, with the numerical oracle's
+    own bound per entry (oracles/numerical.py): element by element for the gradients, along the tangent
+    for the jvp."""
     t0 = time.perf_counter()
     arrays = [np.array(case.inputs[a.name], dtype=np.float64 if a.kind != "index" else None) for a in spec.inputs]
     ct64, forward, at = np.asarray(ct, dtype=np.float64), spec.adapter.forward, spec.adapter.forward_fn(arrays)
-    grads = {}
-    for i in spec.positions:
-        flat, g = arrays[i].reshape(-1), np.zeros(arrays[i].size)
-        for k in range(flat.size):
-            orig = flat[k]
-            h = 1e-6 * max(1.0, abs(orig))
-            hi, lo = orig + h, orig - h
-            flat[k] = hi
-            up = at()
-            flat[k] = lo
-            down = at()
-            flat[k] = orig
-            g[k] = float(np.sum(ct64 * (up - down))) / (hi - lo)
-        grads[spec.inputs[i].name] = g.reshape(arrays[i].shape)
+    targets = [(spec.inputs[i].name, arrays[i]) for i in spec.positions]
+    grads, uncertainty, kinks, precision = numerical.estimate(lambda: np.asarray(at(), dtype=np.float64), targets, ct64)
     more = {}
     if _wants(spec)[1]:
         _, t = directions(spec, case)
-        h = 1e-6 * max([1.0] + [float(np.abs(arrays[i]).max(initial=0.0)) for i in spec.positions])
-        up, down = list(arrays), list(arrays)
-        for i, ti in zip(spec.positions, t):
-            up[i], down[i] = arrays[i] + h * ti, arrays[i] - h * ti
-        more[JVP] = (forward(up).astype(np.float64) - forward(down)) / (2 * h)
-    return FunctionAnswer(None, grads, time.perf_counter() - t0, more=more)
+        h = numerical.STEP[precision] * max([1.0] + [float(np.abs(arrays[i]).max(initial=0.0)) for i in spec.positions])
+
+        def along(s: float):
+            moved = list(arrays)
+            for i, ti in zip(spec.positions, t):
+                moved[i] = arrays[i] + s * ti
+            return forward(moved)
+
+        more[JVP], uncertainty[JVP] = numerical.directional(along, h, precision)
+    return FunctionAnswer(None, grads, time.perf_counter() - t0, more=more, uncertainty=uncertainty, kinks=kinks)
 
 
 RUNNERS = {"torch": run_torch_math, "jax": run_jax_math, "numerical": run_numerical_fn}

@@ -110,22 +110,45 @@ def run_numerical(spec: LayerSpec, case: Case, ct: np.ndarray) -> Answer:
         return _joined(forward_outputs(spec, layer, inputs))
 
     targets = [*((n, inputs[n]) for n in spec.diff_inputs), *params.items()]
+    grads, uncertainty, kinks, precision = estimate(forward, targets, ct64)
+    notes = {}
+    if precision == "float32" and case.dtype == "float64":
+        notes = {s: COMPUTES_IN_FLOAT32 for s in [*spec.forward_stages(), *uncertainty]}
+    return Answer(None, grads, time.perf_counter() - t0, uncertainty=uncertainty, kinks=kinks, notes=notes)
+
+
+COMPUTES_IN_FLOAT32 = ("the layer computes in float32 whatever it is given: its float64 output does not move when "
+                       "its inputs and parameters move by a quarter of a float32 spacing (float64 values, float32 "
+                       "accuracy)")
+
+
+def estimate(forward, targets: list[tuple[str, np.ndarray]], ct: np.ndarray) -> tuple[dict, dict, dict, str]:
+    """The core, for any function: `forward()` evaluates the output (float64) of the arrays in `targets`
+    (name, array), which are perturbed in place and restored. Returns (name -> D(h), stage -> its bound,
+    stage -> Kinks, the precision the function computes in)."""
     center = forward()
     grads, uncertainty, kinks = {}, {}, {}
     # a non-finite output or an overflowing difference gives an infinite bound (inconclusive), not a warning
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         precision = computes_in(forward, center, [a for _, a in targets])
         for name, arr in targets:
-            est = _estimate(forward, arr, ct64, center, precision)
+            est = _estimate(forward, arr, ct, center, precision)
             stage = Stage.grad(name)
             grads[name], uncertainty[stage] = est.value, est.bound
             kinks[stage] = _kinks(est)
-    notes = {}
-    if precision == "float32" and case.dtype == "float64":
-        text = ("the layer computes in float32 whatever it is given: its float64 output does not move when its "
-                "inputs and parameters move by a quarter of a float32 spacing (float64 values, float32 accuracy)")
-        notes = {s: text for s in [*spec.forward_stages(), *uncertainty]}
-    return Answer(None, grads, time.perf_counter() - t0, uncertainty=uncertainty, kinks=kinks, notes=notes)
+    return grads, uncertainty, kinks, precision
+
+
+def directional(along, h: float, precision: str = "float64") -> tuple[np.ndarray, np.ndarray]:
+    """The derivative of a vector-valued function along one direction, entry by entry, with its bound:
+    `along(s)` evaluates the output at (inputs + s * tangent). Central differences at h and RATIO h, the
+    bound as for one entry of `estimate` (truncation by Richardson, the rounding of the entries)."""
+    u = UNIT[precision]
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        up1, dn1, up2, dn2 = (np.asarray(along(s), dtype=np.float64) for s in (h, -h, RATIO * h, -RATIO * h))
+        d1, d2 = (up1 - dn1) / (2 * h), (up2 - dn2) / (2 * RATIO * h)
+        bound = TRUNCATION_FACTOR * np.abs(d1 - d2) + (_r(up1, u) + _r(dn1, u)) / (2 * h)
+    return d1, np.where(np.isfinite(bound), bound, np.inf)
 
 
 def _joined(arrays: tuple) -> np.ndarray:
