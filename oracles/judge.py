@@ -31,7 +31,7 @@ import numpy as np
 
 from .answer import Kinks
 from .comparison import Comparison, Measurement, measure
-from .undecided import kink_note, undecided_reason
+from .undecided import own_bound
 from .names import JOINT, ORACLES, Stage, oracle_stages
 from .spec import Convention
 from .tolerances import Tol
@@ -202,31 +202,13 @@ def judge_example(run: ExampleRun) -> list[Comparison]:
             if own is not None:
                 extra["bound"] = float(np.max(own, initial=0.0))
             if expected is not None and not m.problems and not undecided:
-                undecided, note = _own_bound(actual, expected, tol, own, run.kinks.get(stage), m, oracle, answer)
+                undecided, note = own_bound(actual, expected, tol, own, run.kinks.get(stage), m, oracle, answer)
                 notes.append(note)
             meta = dict(layer=run.layer, dtype=run.dtype, stage=str(stage), oracle=oracle, shapes=run.shapes,
                         example=run.example)
             # no repro here: it is made once per failing pair when the check is decided (with_repro)
             comps.append(_build(m, meta, notes, extra, "", run.convention, run.seconds.get(oracle, 0.0), undecided))
     return comps
-
-
-def _own_bound(actual, expected, tol: Tol, own, kinks, m: Measurement, oracle: str, answer: dict) -> tuple[str, str]:
-    """(why the oracle's own bound cannot decide, a note for a disagreement that sits on a kink) for one
-    comparison: an oracle with a bound per entry reads it (undecided.undecided_reason); an exact oracle
-    that disagrees where the numerical oracle found a kink gets the kink named (undecided.kink_note)."""
-    if own is not None:
-        return undecided_reason(actual, expected, tol, own, kinks, m.within, oracle, _scale(answer)), ""
-    if not m.within and kinks is not None:
-        return "", kink_note(m, kinks)
-    return "", ""
-
-
-def _scale(answer: dict) -> float:
-    """The largest finite gradient entry of one oracle's answer on an example, over every stage."""
-    tops = [float(np.max(np.abs(v[np.isfinite(v)]), initial=0.0)) for s, v in answer.items()
-            if not Stage(s).is_forward and np.size(v)]
-    return max(tops, default=0.0)
 
 
 def _agreement(oracle: str, stage: str, answers: dict) -> dict[str, float]:

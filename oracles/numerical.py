@@ -147,7 +147,7 @@ def directional(along, h: float, precision: str = "float64") -> tuple[np.ndarray
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         up1, dn1, up2, dn2 = (np.asarray(along(s), dtype=np.float64) for s in (h, -h, RATIO * h, -RATIO * h))
         d1, d2 = (up1 - dn1) / (2 * h), (up2 - dn2) / (2 * RATIO * h)
-        bound = TRUNCATION_FACTOR * np.abs(d1 - d2) + (_r(up1, u) + _r(dn1, u)) / (2 * h)
+        bound = TRUNCATION_FACTOR * np.abs(d1 - d2) + (_r(up1, u, None) + _r(dn1, u, None)) / (2 * h)
     return d1, np.where(np.isfinite(bound), bound, np.inf)
 
 
@@ -244,7 +244,7 @@ def _corroborated(tries: list[tuple]) -> tuple:
     if ok:
         return min(ok, key=lambda t: t[1])
     best = min(tries, key=lambda t: t[1])
-    spread = max(abs(t[0] - best[0]) + t[1] for t in tries)
+    spread = max((abs(t[0] - best[0]) + t[1] for t in finite), default=np.inf)
     return (best[0], max(best[1], spread), *best[2:])
 
 
@@ -299,7 +299,7 @@ def _probe(forward, flat: np.ndarray, i: int, h: float, ct: np.ndarray, center: 
     d1 = float(np.sum(ct * (up1 - dn1))) / (taken[0][0] + taken[0][1])
     d2 = float(np.sum(ct * (up2 - dn2))) / (taken[1][0] + taken[1][1])
     u = UNIT[precision]
-    rounding = _rho(ct, up1, dn1, u) / (taken[0][0] + taken[0][1])
+    rounding = _rho(ct, up1, dn1, u, center) / (taken[0][0] + taken[0][1])
     noise = abs(float(np.sum(ct * sum(w * f for w, f in zip(_NOISE_WEIGHTS, (dn2, dn1, center, up1, up2))))))
     bound = (TRUNCATION_FACTOR * abs(d1 - d2) + rounding + NOISE_FACTOR * noise / h
              + 2.0 * u * abs(orig) / h * abs(d1))
@@ -323,19 +323,25 @@ def _noise_weights(ratio: float) -> np.ndarray:
 _NOISE_WEIGHTS = _noise_weights(RATIO)
 
 
-def _rho(ct: np.ndarray, up: np.ndarray, down: np.ndarray, u: float) -> float:
+def _rho(ct: np.ndarray, up: np.ndarray, down: np.ndarray, u: float, center: np.ndarray | None = None) -> float:
     """Rounding of sum(ct * (up - down)): sum |ct| (r(up) + r(down)) over the entries the step moved
-    (every entry when it moved none), r(y) = max(ROUNDING_FACTOR * u * |y|, the granularity of y). An
+    (every entry, without granularity, when it moved none), r(y) = max(ROUNDING_FACTOR * u * |y|, the
+    granularity of y). An
     entry's granularity is the value of its last significant bit: about one ulp for a value computed at
     full precision, but the quantum for a value that carries fewer bits than its format ((x + 1e7) - 1e7
     is a multiple of 2^-29), whose rounding no magnitude reveals."""
-    terms = np.abs(ct) * (_r(up, u) + _r(down, u))  # broadcast as the difference itself is
-    moved = np.broadcast_to(up != down, terms.shape)
-    return float(np.sum(terms[moved] if moved.any() else terms))
+    moved = np.broadcast_to(up != down, np.broadcast_shapes(np.shape(ct), up.shape))
+    if not moved.any():  # granularity says nothing of values the step did not touch (0.5 is one bit)
+        return ROUNDING_FACTOR * u * float(np.sum(np.abs(ct) * (np.abs(up) + np.abs(down))))
+    terms = np.abs(ct) * (_r(up, u, center) + _r(down, u, center))  # broadcast as the difference itself is
+    return float(np.sum(terms[moved]))
 
 
-def _r(y: np.ndarray, u: float) -> np.ndarray:
-    return np.maximum(ROUNDING_FACTOR * u * np.abs(y), granularity(y))
+def _r(y: np.ndarray, u: float, center: np.ndarray | None) -> np.ndarray:
+    """ROUNDING_FACTOR * u * |y|, or y's granularity where y is a value the step produced (not the
+    centre's own: an input passed through unchanged, 1.25, has two bits and no rounding)."""
+    fresh = np.ones(np.shape(y), dtype=bool) if center is None or np.shape(center) != np.shape(y) else y != center
+    return np.maximum(ROUNDING_FACTOR * u * np.abs(y), np.where(fresh, granularity(y), 0.0))
 
 
 def granularity(y: np.ndarray) -> np.ndarray:
