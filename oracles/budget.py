@@ -30,10 +30,12 @@ element by element,
   framework happened to compute such an entry exactly, the stage's worst error stands in. Once, so a
   1e-3 error on entries 1e-3 the size of the largest still fails wherever the frameworks' worst error is
   below 1e-6 of the largest (measured ~1e-7 on the canary layers).
-- FLOOR * M, FLOOR = eps32 = 2 u32: the reference and the framework each rounding once at M, the larger of the stage's largest true magnitude
-  and the cotangent's largest entry (a backward starts from the cotangent, so its first values are that
-  size: a softmax loss at extreme logits rounds 1 - 1e-17 to 1 and leaves a ~1e-16 gradient where the
-  truth is ~1e-17). Where both frameworks happen to compute an entry exactly, that one rounding is still
+- FLOOR * M, FLOOR = eps32 = 2 u32: the reference and the framework each rounding once at M, the
+  largest magnitude the example's backward carries: the cotangent's largest entry (a backward starts from
+  it: a softmax loss at extreme logits rounds 1 - 1e-17 to 1 and leaves a ~1e-16 gradient where the truth
+  is ~1e-17) and every gradient's largest true entry (a gradient that is exactly zero, the queries' of an
+  attention whose keys all coincide, is a cancellation of terms that size: measured 9.6e-7 in a correct
+  float32 reference where both frameworks computed 0 exactly). Where both frameworks happen to compute an entry exactly, that one rounding is still
   allowed. Scaled by the example, never a fixed number: a fixed float32 atol (the table's 1e-5) assumes
   O(1) values and lets a 0.1% error on entries of size 1e-3 through.
 Each comparison records the noise it was given (`extra["float32_noise"]`) and the largest atol it used.
@@ -52,7 +54,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .names import FRAMEWORKS
+from .names import FRAMEWORKS, Stage
 from .spec import LayerSpec
 from .strategies import Case
 from .tolerances import Tol
@@ -80,7 +82,9 @@ def float32_noise(spec: LayerSpec, case: Case, ct: np.ndarray, answers: dict,
     truth, mine = truth.by_stage(), (t32.by_stage() if t32 is not None else {})
     found = {stage: ([mine[stage]] if stage in mine else [])
              + [answers[(o, stage)] for o in frameworks if (o, stage) in answers] for stage in truth}
-    top = max((float(np.max(np.abs(c), initial=0.0)) for c in (ct if isinstance(ct, (tuple, list)) else (ct,))), default=0.0)
+    # the example's scale: the cotangent and every gradient's largest true entry (a backward carries them)
+    carried = [*(ct if isinstance(ct, (tuple, list)) else (ct,)), *(t for s, t in truth.items() if not Stage(s).is_forward)]
+    top = max((float(np.max(np.abs(c[np.isfinite(c)]), initial=0.0)) for c in map(np.asarray, carried)), default=0.0)
     return measured_noise(truth, found, at_least=top)
 
 

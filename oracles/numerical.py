@@ -202,7 +202,7 @@ def _estimate(forward, arr: np.ndarray, ct: np.ndarray, center: np.ndarray, prec
     est = _Estimate(*(c.reshape(arr.shape) for c in cols))
     fields = (est.value, est.bound, est.jump_h, est.jump_2h, est.left, est.right, est.rounding)
     for i in still:
-        _set(fields, i, _constant(forward, flat, i, steps[i] * MAX_MOVE, ct, center, precision))
+        _set(fields, i, _constant(forward, flat, i, steps[i], ct, center, precision))
     need = resolution_needed(est.value).reshape(-1)
     ratio = _better_step(est.bound.reshape(-1) - cols[6], cols[6])
     unit = STEP[precision] * np.maximum(np.abs(flat), 1.0)
@@ -222,15 +222,21 @@ def _set(fields, i: int, numbers) -> None:
 
 
 def _constant(forward, flat, i: int, h: float, ct, center, precision: str) -> tuple:
-    """An entry whose step moved no output: a locally constant output (a dead unit), or a step the layer's
-    own rounding swallowed (x + 1e8 - 1e8). Tried again MAX_MOVE times larger: if that moves nothing
-    either, the output is constant at the entry's own scale and the derivative 0 to within what the
-    output's rounding could hide at that step; if it moves, that estimate (uncorroborated: inconclusive
-    unless its bound is tight)."""
-    p = _probe(forward, flat, i, h, ct, center, precision)
-    if p[7]:
-        return p[:7]
-    return (0.0, p[6], 0.0, 0.0, np.nan, np.nan, p[6])
+    """An entry whose step moved no output: a locally constant output (a dead unit, a pooled entry that is
+    not its window's maximum), or a step the layer's own rounding swallowed. Tried again REFINE and
+    REFINE^2 times larger (no further: a larger step would cross into a neighbouring regime, e.g. past
+    the next value of a tie-free pooling window): if neither moves anything, the output is constant
+    there and the derivative 0 to within what the output's rounding could hide at that step; if one
+    moves, its estimate (corroborated by the other if both do; alone, its bound also covers 0)."""
+    tries = [_probe(forward, flat, i, h * f, ct, center, precision) for f in (REFINE, REFINE ** 2)]
+    moved = [p[:7] for p in tries if p[7]]
+    if not moved:
+        p = tries[-1]
+        return (0.0, p[6], 0.0, 0.0, np.nan, np.nan, p[6])
+    if len(moved) > 1:
+        return _corroborated(moved)
+    best = moved[0]  # uncorroborated, and the step before it saw nothing: it must also cover 0
+    return (best[0], max(best[1], abs(best[0])), *best[2:])
 
 
 def _corroborated(tries: list[tuple]) -> tuple:
