@@ -20,7 +20,7 @@ nodes, scaled to sum |w| = 1: ~h^4 L^(4) (negligible) plus a sample of one evalu
 for a layer whose large intermediate values cancel (a LayerNorm of 1e3 + O(1) values) is far above
 u |out|. The ratio t = 2.5 (not 2) keeps rounding that grows with the step (a coarse quantum, as in
 (x + 1e7) - 1e7) from repeating at both steps and hiding from Richardson. A step that moves no output
-at all says nothing (infinite bound); it is retried MAX_MOVE times larger, and if that moves nothing
+at all says nothing (infinite bound); it is retried 8 times larger, and if that moves nothing
 either, the output is constant at the entry's scale (a dead unit: derivative 0, bound the output's
 rounding at that step). Measured on the zoo and the tricky corpus (scripts/numerical_bound_audit.py) the
 bound covers the true error |D(h) - PyTorch float64| on 99.9+% of entries with a median of ~50-100x it;
@@ -223,20 +223,15 @@ def _set(fields, i: int, numbers) -> None:
 
 def _constant(forward, flat, i: int, h: float, ct, center, precision: str) -> tuple:
     """An entry whose step moved no output: a locally constant output (a dead unit, a pooled entry that is
-    not its window's maximum), or a step the layer's own rounding swallowed. Tried again REFINE and
-    REFINE^2 times larger (no further: a larger step would cross into a neighbouring regime, e.g. past
-    the next value of a tie-free pooling window): if neither moves anything, the output is constant
-    there and the derivative 0 to within what the output's rounding could hide at that step; if one
-    moves, its estimate (corroborated by the other if both do; alone, its bound also covers 0)."""
-    tries = [_probe(forward, flat, i, h * f, ct, center, precision) for f in (REFINE, REFINE ** 2)]
-    moved = [p[:7] for p in tries if p[7]]
-    if not moved:
-        p = tries[-1]
+    not its window's maximum), or a step the layer's own rounding swallowed. Tried once more, REFINE
+    times larger (no further: a larger step would cross into a neighbouring regime, e.g. past the next
+    value of a tie-free pooling window): if that moves nothing either, the output is constant there and
+    the derivative 0 to within what the output's rounding could hide at that step; if it moves, its
+    estimate, its bound also covering 0 (the step before it saw nothing)."""
+    p = _probe(forward, flat, i, h * REFINE, ct, center, precision)
+    if not p[7]:
         return (0.0, p[6], 0.0, 0.0, np.nan, np.nan, p[6])
-    if len(moved) > 1:
-        return _corroborated(moved)
-    best = moved[0]  # uncorroborated, and the step before it saw nothing: it must also cover 0
-    return (best[0], max(best[1], abs(best[0])), *best[2:])
+    return (p[0], max(p[1], abs(p[0])), *p[2:7])
 
 
 def _corroborated(tries: list[tuple]) -> tuple:
