@@ -9,10 +9,10 @@ import sys
 import time
 from pathlib import Path
 
-from . import frameworks, gate, harness, seeds
+from . import frameworks, functions, gate, harness, seeds
 from .report import render
 
-EXPERIMENTS = {"seeds": seeds, "frameworks": frameworks, "harness": harness, "gate": gate}
+EXPERIMENTS = {"seeds": seeds, "frameworks": frameworks, "harness": harness, "functions": functions, "gate": gate}
 
 
 def machine() -> dict:

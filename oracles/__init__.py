@@ -18,6 +18,7 @@ _EXPORTS = {
     "CheckResult": "result", "OracleMismatch": "result", "OracleNotRun": "result", "OracleInconclusiveWarning": "result", "OracleError": "check",
     "evaluate_case": "check", "run_check": "check", "replay": "check",
     "REGISTRY": "zoo", "register": "registry",
+    "check_function": "function", "FunctionReport": "function", "BadFunction": "function_adapt",
     "check_layer": "api", "assert_layer": "api", "check_layer_directional": "api", "DirectionalResult": "api", "LayerReport": "api", "layer_spec": "api",
 }
 

@@ -42,7 +42,8 @@ class OracleError(RuntimeError):
 
 def _ask(spec: LayerSpec, case: Case, ct, oracles, broken: bool, jax_compile: bool, shapes, runners=None) -> dict:
     """oracle -> Answer (None: it could not run on a layer that is broken anyway)."""
-    runners = runners or {**RUNNERS, DIRECTIONAL: run_directional}
+    # a spec may bring its own oracles (a custom function's: oracles/function_runners.py), so replay works
+    runners = runners or getattr(spec, "runners", None) or {**RUNNERS, DIRECTIONAL: run_directional}
     answers = {}
     for oracle in oracles:
         if oracle == "jax" and not jax_is_warm(spec, case) and (not jax_compile or case.layout >= spec.jax_layout_count):
@@ -84,6 +85,13 @@ def evaluate_case(
     if ref.layer is not None and not ref.broken:
         for stage, text in hygiene(spec, case, ct, ref).items():
             ref.note([stage], text)
+    extras = getattr(spec, "reference_extras", None)  # a custom function's second order and jvp (function.py)
+    if extras is not None:
+        values, found = extras(case, ct)
+        ref.values.update(values)
+        for stage, texts in found.items():
+            for text in texts:
+                ref.note([stage], text)
     asked = _ask(spec, case, ct, oracles, ref.broken, jax_compile, shapes, runners)
     answers = {o: None if a is None else a.by_stage() for o, a in asked.items()}
     flat = {(o, s): v for o, d in answers.items() if d for s, v in d.items()}
@@ -100,7 +108,8 @@ def evaluate_case(
         tolerances=_in_force(spec, case.dtype, stages, asked, noise),
         noise={s: budget.noise_summary(n) for s, n in noise.items()}, convention=convention,
         uncertainty={(o, s): u for o, a in asked.items() if a is not None for s, u in a.uncertainty.items()},
-        kinks={s: k for a in asked.values() if a is not None for s, k in a.kinks.items()}))
+        kinks={s: k for a in asked.values() if a is not None for s, k in a.kinks.items()},
+        overflow_inconclusive=getattr(spec, "overflow_inconclusive", False)))
 
 
 def _in_force(spec: LayerSpec, dtype: str, stages, asked: dict, noise: dict) -> dict:

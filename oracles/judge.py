@@ -31,7 +31,7 @@ import numpy as np
 
 from .answer import Kinks
 from .comparison import Comparison, Measurement, measure
-from .undecided import kink_note, undecided_reason
+from .undecided import own_bound
 from .names import JOINT, ORACLES, Stage, oracle_stages
 from .spec import Convention
 from .tolerances import Tol
@@ -56,8 +56,9 @@ def _documented(conv: Convention | None, oracle: str, stage: str) -> bool:
 
 def _build(m: Measurement, meta: dict, notes: list[str], extra: dict, repro: Callable[[], str] | str,
            convention: Convention | None, seconds: float, undecided: str = "") -> Comparison:
-    """The only constructor call of Comparison in the project. `undecided`: why the oracle's own error
-    bound cannot decide what the values alone would (too loose to tell, or a kink): inconclusive."""
+    """The only constructor call of Comparison in the project. `undecided`: why the values alone cannot
+    decide (an oracle's own bound too loose to tell, a kink, a custom function's plain math overflowing
+    where its rule is finite: those elements left out): inconclusive, never a pass."""
     notes = [n for n in notes if n] + list(m.problems)
     documented = _documented(convention, meta["oracle"], meta["stage"])
     if convention is not None:  # every comparison of an example put on a kink says so: the report keeps
@@ -66,7 +67,7 @@ def _build(m: Measurement, meta: dict, notes: list[str], extra: dict, repro: Cal
         extra = {**extra, "differs": not m.within}
     outcome = _example_outcome(m, notes, documented)
     if outcome is Outcome.INCONCLUSIVE:
-        notes.append(_nothing_compared(m))
+        notes.append(undecided or _nothing_compared(m))
     elif undecided and not notes:  # a protocol breach or a problem still fails
         outcome = Outcome.INCONCLUSIVE
         notes.append(undecided)
@@ -94,6 +95,25 @@ def _nothing_compared(m: Measurement) -> str:
     if m.size == 0:
         return "nothing to compare: the arrays are empty"
     return f"nothing finite to compare: all {m.size} element(s) are non-finite in the same places on both sides"
+
+
+def _undecidable(actual, expected) -> tuple[Any, Any, str]:
+    """Elements where the oracle is non-finite (its plain math overflows or is NaN) and the reference is
+    finite (a numerically stabilized rule) decide nothing: both sides become NaN there, so they are left
+    out; the text says how many, for the inconclusive outcome. Other arrays come back unchanged."""
+    try:
+        a, e = np.asarray(actual), np.asarray(expected)
+        if a.shape != e.shape or a.dtype.kind != "f" or e.dtype.kind != "f":
+            return actual, expected, ""
+        mask = ~np.isfinite(e) & np.isfinite(a)
+    except (TypeError, ValueError):
+        return actual, expected, ""
+    if not mask.any():
+        return actual, expected, ""
+    a, e = a.copy(), e.copy()
+    a[mask], e[mask] = np.nan, np.nan
+    return a, e, (f"the plain math overflows or is NaN at {int(mask.sum())} of {mask.size} element(s) where "
+                  f"the custom rule is finite: not decided there")
 
 
 def compare(actual, expected, tol: Tol, *, note: str = "", extra: dict | None = None,
@@ -148,6 +168,7 @@ class ExampleRun:
     convention: Convention | None = None
     uncertainty: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
     kinks: dict[str, Kinks] = field(default_factory=dict)
+    overflow_inconclusive: bool = False  # a custom function's check: see _undecidable
 
 
 def judge_example(run: ExampleRun) -> list[Comparison]:
@@ -158,9 +179,12 @@ def judge_example(run: ExampleRun) -> list[Comparison]:
         for stage in oracle_stages(oracle, run.stages):
             tol = run.tolerances[(oracle, stage)]
             expected = None if answer is None else answer.get(stage)
+            actual, undecided = run.reference.get(stage), ""
+            if expected is not None and run.overflow_inconclusive:
+                actual, expected, undecided = _undecidable(actual, expected)
             if expected is not None:
                 # the joint stage compares derived float64 numbers (projections), not the layer's arrays
-                m = measure(run.reference.get(stage), expected, tol, None if stage == JOINT else run.dtype)
+                m = measure(actual, expected, tol, None if stage == JOINT else run.dtype)
             elif answer is None:  # the oracle could not run: the layer is broken (its notes say how)
                 m = missing(tol, f"oracle {oracle} could not run on this example")
             else:
@@ -172,27 +196,19 @@ def judge_example(run: ExampleRun) -> list[Comparison]:
             if vs:
                 extra["vs"] = vs
             notes = list(run.notes.get(stage, ()))
+            if undecided and not m.within:  # left out where the plain math overflows, still disagrees elsewhere
+                undecided = ""
             own = run.uncertainty.get((oracle, stage))
-            undecided = ""
-            if expected is not None and not m.problems:
-                ref = run.reference.get(stage)
-                if own is not None:
-                    extra["bound"] = float(np.max(own, initial=0.0))
-                    undecided = undecided_reason(ref, expected, tol, own, run.kinks.get(stage), m.within, oracle, _scale(answer))
-                elif not m.within and run.kinks.get(stage) is not None:
-                    notes.append(kink_note(m, run.kinks[stage]))
+            if own is not None:
+                extra["bound"] = float(np.max(own, initial=0.0))
+            if expected is not None and not m.problems and not undecided:
+                undecided, note = own_bound(actual, expected, tol, own, run.kinks.get(stage), m, oracle, answer)
+                notes.append(note)
             meta = dict(layer=run.layer, dtype=run.dtype, stage=str(stage), oracle=oracle, shapes=run.shapes,
                         example=run.example)
             # no repro here: it is made once per failing pair when the check is decided (with_repro)
             comps.append(_build(m, meta, notes, extra, "", run.convention, run.seconds.get(oracle, 0.0), undecided))
     return comps
-
-
-def _scale(answer: dict) -> float:
-    """The largest finite gradient entry of one oracle's answer on an example, over every stage."""
-    tops = [float(np.max(np.abs(v[np.isfinite(v)]), initial=0.0)) for s, v in answer.items()
-            if not Stage(s).is_forward and np.size(v)]
-    return max(tops, default=0.0)
 
 
 def _agreement(oracle: str, stage: str, answers: dict) -> dict[str, float]:
@@ -328,6 +344,14 @@ def decide(layer: str, dtype: str, pairs: list[tuple[str, str]], tally: Tally, r
             if oracle not in convention.agree:
                 out[(oracle, "convention")] = _convention_verdict(layer, dtype, oracle, convention, tally, requested, stopped)
     return out
+
+
+def not_applicable(layer: str, dtype: str, oracle: str, stage: str, reason: str) -> Verdict:
+    """The verdict of a stage that does not apply to what is checked (a backward marked
+    once_differentiable has no second order; a custom_vjp function no forward mode): not-run, with the
+    reason, never a pass or a failure."""
+    return Verdict(layer=layer, dtype=dtype, oracle=oracle, stage=stage, outcome=Outcome.NOT_RUN,
+                   reason=f"not applicable: {reason}")
 
 
 def with_repro(failures: dict) -> dict:

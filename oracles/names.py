@@ -4,7 +4,10 @@ them): oracle names, dtypes, the records schema, and the Stage type.
 A stage is what one comparison is about: the layer's output ("forward"; "forward_<name>" for each output
 of a layer with several, LayerSpec.outputs), the gradient with respect to
 one input or parameter ("grad_<name>"), or the gradient with respect to all of them at once ("grad": the
-directional oracle's stage, which probes every input and parameter together). `Stage` is a `str` (records, test ids and messages keep the
+directional oracle's stage, which probes every input and parameter together). A framework-native custom
+function (oracles/function.py) adds second order ("grad2_<name>": the gradient with respect to <name> of
+<first-order gradients, a random second cotangent>) and forward mode ("jvp": the output's directional
+derivative along a random tangent). `Stage` is a `str` (records, test ids and messages keep the
 plain text) that knows its parts, so nothing cuts strings apart by position.
 
 >>> s = Stage.grad("W")
@@ -13,6 +16,8 @@ plain text) that knows its parts, so nothing cuts strings apart by position.
 >>> h = Stage.forward("h")
 >>> h, h.kind, h.is_forward, h.output
 ('forward_h', 'forward', True, 'h')
+>>> Stage.grad2("x").order, Stage.grad2("x").wrt, Stage("jvp").order
+(2, 'x', 1)
 """
 from __future__ import annotations
 
@@ -40,19 +45,22 @@ VERDICT_FIELDS: dict[str, str] = {"layer": "string", "dtype": "string", "stage":
                                   "outcome": "string", "reason": "string"}
 
 _GRAD = "grad_"
+_GRAD2 = "grad2_"
 _FORWARD = "forward_"
 
 
 class Stage(str):
-    """"forward", "forward_<output>", "grad" or "grad_<name>"; anything else is a ValueError naming the text."""
+    """"forward", "forward_<output>", "grad", "grad_<name>", "grad2_<name>" or "jvp"; anything else is a
+    ValueError naming the text."""
 
     __slots__ = ()
 
     def __new__(cls, text: str) -> "Stage":
-        ok = isinstance(text, str) and (text in ("forward", "grad") or any(
-            text.startswith(p) and len(text) > len(p) for p in (_GRAD, _FORWARD)))
+        ok = isinstance(text, str) and (text in ("forward", "grad", "jvp") or any(
+            text.startswith(p) and len(text) > len(p) for p in (_GRAD, _GRAD2, _FORWARD)))
         if not ok:
-            raise ValueError(f"stage {text!r}: expected 'forward', 'forward_<output>', 'grad' or 'grad_<name>'")
+            raise ValueError(f"stage {text!r}: expected 'forward', 'forward_<output>', 'grad', 'grad_<name>', "
+                             f"'grad2_<name>' or 'jvp'")
         return super().__new__(cls, text)
 
     @classmethod
@@ -65,6 +73,11 @@ class Stage(str):
         """The stage of the gradient with respect to input or parameter `name`."""
         return cls(_GRAD + name)
 
+    @classmethod
+    def grad2(cls, name: str) -> "Stage":
+        """The second-order stage with respect to input `name` (double backward)."""
+        return cls(_GRAD2 + name)
+
     @property
     def is_forward(self) -> bool:
         return self == "forward" or self.startswith(_FORWARD)
@@ -76,24 +89,38 @@ class Stage(str):
 
     @property
     def kind(self) -> str:
-        """"forward" or "grad": what the tolerance table is keyed by."""
-        return "forward" if self.is_forward else "grad"
+        """"forward", "grad", "grad2" or "jvp" (the tolerance table keys every kind but "forward" as a
+        gradient)."""
+        if self.is_forward:
+            return "forward"
+        if self == "jvp":
+            return "jvp"
+        return "grad2" if self.startswith(_GRAD2) else "grad"
+
+    @property
+    def order(self) -> int:
+        """0 for the forward, 1 for gradients and the jvp, 2 for second order."""
+        return {"forward": 0, "grad2": 2}.get(self.kind, 1)
 
     @property
     def wrt(self) -> str | None:
-        """The input or parameter this gradient is taken with respect to; None for the forward and for
-        the joint gradient."""
-        return self[len(_GRAD):] if self.startswith(_GRAD) else None
+        """The input or parameter this gradient is taken with respect to; None for the forward, the jvp
+        and the joint gradient."""
+        for prefix in (_GRAD2, _GRAD):
+            if self.startswith(prefix):
+                return self[len(prefix):]
+        return None
 
 
 FORWARD = Stage("forward")
 JOINT = Stage("grad")
+JVP = Stage("jvp")
 
 
 def oracle_stages(oracle: str, stages) -> tuple[Stage, ...]:
     """The stages `oracle` answers among a layer's `stages`: the numerical oracles differentiate the
-    reference's own forward, so they have no forward of their own; the directional one answers only the
-    joint gradient."""
+    reference's own forward, so they have no forward of their own and no second order; the directional
+    one answers only the joint gradient."""
     if oracle == DIRECTIONAL:
         return (JOINT,)
-    return tuple(Stage(s) for s in stages if not (oracle == "numerical" and Stage(s).is_forward))
+    return tuple(Stage(s) for s in stages if not (oracle == "numerical" and Stage(s).order != 1))

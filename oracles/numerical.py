@@ -20,7 +20,7 @@ nodes, scaled to sum |w| = 1: ~h^4 L^(4) (negligible) plus a sample of one evalu
 for a layer whose large intermediate values cancel (a LayerNorm of 1e3 + O(1) values) is far above
 u |out|. The ratio t = 2.5 (not 2) keeps rounding that grows with the step (a coarse quantum, as in
 (x + 1e7) - 1e7) from repeating at both steps and hiding from Richardson. A step that moves no output
-at all says nothing (infinite bound); it is retried MAX_MOVE times larger, and if that moves nothing
+at all says nothing (infinite bound); it is retried 8 times larger, and if that moves nothing
 either, the output is constant at the entry's scale (a dead unit: derivative 0, bound the output's
 rounding at that step). Measured on the zoo and the tricky corpus (scripts/numerical_bound_audit.py) the
 bound covers the true error |D(h) - PyTorch float64| on 99.9+% of entries with a median of ~50-100x it;
@@ -110,22 +110,45 @@ def run_numerical(spec: LayerSpec, case: Case, ct: np.ndarray) -> Answer:
         return _joined(forward_outputs(spec, layer, inputs))
 
     targets = [*((n, inputs[n]) for n in spec.diff_inputs), *params.items()]
+    grads, uncertainty, kinks, precision = estimate(forward, targets, ct64)
+    notes = {}
+    if precision == "float32" and case.dtype == "float64":
+        notes = {s: COMPUTES_IN_FLOAT32 for s in [*spec.forward_stages(), *uncertainty]}
+    return Answer(None, grads, time.perf_counter() - t0, uncertainty=uncertainty, kinks=kinks, notes=notes)
+
+
+COMPUTES_IN_FLOAT32 = ("the layer computes in float32 whatever it is given: its float64 output does not move when "
+                       "its inputs and parameters move by a quarter of a float32 spacing (float64 values, float32 "
+                       "accuracy)")
+
+
+def estimate(forward, targets: list[tuple[str, np.ndarray]], ct: np.ndarray) -> tuple[dict, dict, dict, str]:
+    """The core, for any function: `forward()` evaluates the output (float64) of the arrays in `targets`
+    (name, array), which are perturbed in place and restored. Returns (name -> D(h), stage -> its bound,
+    stage -> Kinks, the precision the function computes in)."""
     center = forward()
     grads, uncertainty, kinks = {}, {}, {}
     # a non-finite output or an overflowing difference gives an infinite bound (inconclusive), not a warning
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         precision = computes_in(forward, center, [a for _, a in targets])
         for name, arr in targets:
-            est = _estimate(forward, arr, ct64, center, precision)
+            est = _estimate(forward, arr, ct, center, precision)
             stage = Stage.grad(name)
             grads[name], uncertainty[stage] = est.value, est.bound
             kinks[stage] = _kinks(est)
-    notes = {}
-    if precision == "float32" and case.dtype == "float64":
-        text = ("the layer computes in float32 whatever it is given: its float64 output does not move when its "
-                "inputs and parameters move by a quarter of a float32 spacing (float64 values, float32 accuracy)")
-        notes = {s: text for s in [*spec.forward_stages(), *uncertainty]}
-    return Answer(None, grads, time.perf_counter() - t0, uncertainty=uncertainty, kinks=kinks, notes=notes)
+    return grads, uncertainty, kinks, precision
+
+
+def directional(along, h: float, precision: str = "float64") -> tuple[np.ndarray, np.ndarray]:
+    """The derivative of a vector-valued function along one direction, entry by entry, with its bound:
+    `along(s)` evaluates the output at (inputs + s * tangent). Central differences at h and RATIO h, the
+    bound as for one entry of `estimate` (truncation by Richardson, the rounding of the entries)."""
+    u = UNIT[precision]
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        up1, dn1, up2, dn2 = (np.asarray(along(s), dtype=np.float64) for s in (h, -h, RATIO * h, -RATIO * h))
+        d1, d2 = (up1 - dn1) / (2 * h), (up2 - dn2) / (2 * RATIO * h)
+        bound = TRUNCATION_FACTOR * np.abs(d1 - d2) + (_r(up1, u, None) + _r(dn1, u, None)) / (2 * h)
+    return d1, np.where(np.isfinite(bound), bound, np.inf)
 
 
 def _joined(arrays: tuple) -> np.ndarray:
@@ -179,7 +202,7 @@ def _estimate(forward, arr: np.ndarray, ct: np.ndarray, center: np.ndarray, prec
     est = _Estimate(*(c.reshape(arr.shape) for c in cols))
     fields = (est.value, est.bound, est.jump_h, est.jump_2h, est.left, est.right, est.rounding)
     for i in still:
-        _set(fields, i, _constant(forward, flat, i, steps[i] * MAX_MOVE, ct, center, precision))
+        _set(fields, i, _constant(forward, flat, i, steps[i], ct, center, precision))
     need = resolution_needed(est.value).reshape(-1)
     ratio = _better_step(est.bound.reshape(-1) - cols[6], cols[6])
     unit = STEP[precision] * np.maximum(np.abs(flat), 1.0)
@@ -199,15 +222,16 @@ def _set(fields, i: int, numbers) -> None:
 
 
 def _constant(forward, flat, i: int, h: float, ct, center, precision: str) -> tuple:
-    """An entry whose step moved no output: a locally constant output (a dead unit), or a step the layer's
-    own rounding swallowed (x + 1e8 - 1e8). Tried again MAX_MOVE times larger: if that moves nothing
-    either, the output is constant at the entry's own scale and the derivative 0 to within what the
-    output's rounding could hide at that step; if it moves, that estimate (uncorroborated: inconclusive
-    unless its bound is tight)."""
-    p = _probe(forward, flat, i, h, ct, center, precision)
-    if p[7]:
-        return p[:7]
-    return (0.0, p[6], 0.0, 0.0, np.nan, np.nan, p[6])
+    """An entry whose step moved no output: a locally constant output (a dead unit, a pooled entry that is
+    not its window's maximum), or a step the layer's own rounding swallowed. Tried once more, REFINE
+    times larger (no further: a larger step would cross into a neighbouring regime, e.g. past the next
+    value of a tie-free pooling window): if that moves nothing either, the output is constant there and
+    the derivative 0 to within what the output's rounding could hide at that step; if it moves, its
+    estimate, its bound also covering 0 (the step before it saw nothing)."""
+    p = _probe(forward, flat, i, h * REFINE, ct, center, precision)
+    if not p[7]:
+        return (0.0, p[6], 0.0, 0.0, np.nan, np.nan, p[6])
+    return (p[0], max(p[1], abs(p[0])), *p[2:7])
 
 
 def _corroborated(tries: list[tuple]) -> tuple:
@@ -221,7 +245,7 @@ def _corroborated(tries: list[tuple]) -> tuple:
     if ok:
         return min(ok, key=lambda t: t[1])
     best = min(tries, key=lambda t: t[1])
-    spread = max(abs(t[0] - best[0]) + t[1] for t in tries)
+    spread = max((abs(t[0] - best[0]) + t[1] for t in finite), default=np.inf)
     return (best[0], max(best[1], spread), *best[2:])
 
 
@@ -276,7 +300,7 @@ def _probe(forward, flat: np.ndarray, i: int, h: float, ct: np.ndarray, center: 
     d1 = float(np.sum(ct * (up1 - dn1))) / (taken[0][0] + taken[0][1])
     d2 = float(np.sum(ct * (up2 - dn2))) / (taken[1][0] + taken[1][1])
     u = UNIT[precision]
-    rounding = _rho(ct, up1, dn1, u) / (taken[0][0] + taken[0][1])
+    rounding = _rho(ct, up1, dn1, u, center) / (taken[0][0] + taken[0][1])
     noise = abs(float(np.sum(ct * sum(w * f for w, f in zip(_NOISE_WEIGHTS, (dn2, dn1, center, up1, up2))))))
     bound = (TRUNCATION_FACTOR * abs(d1 - d2) + rounding + NOISE_FACTOR * noise / h
              + 2.0 * u * abs(orig) / h * abs(d1))
@@ -300,19 +324,25 @@ def _noise_weights(ratio: float) -> np.ndarray:
 _NOISE_WEIGHTS = _noise_weights(RATIO)
 
 
-def _rho(ct: np.ndarray, up: np.ndarray, down: np.ndarray, u: float) -> float:
+def _rho(ct: np.ndarray, up: np.ndarray, down: np.ndarray, u: float, center: np.ndarray | None = None) -> float:
     """Rounding of sum(ct * (up - down)): sum |ct| (r(up) + r(down)) over the entries the step moved
-    (every entry when it moved none), r(y) = max(ROUNDING_FACTOR * u * |y|, the granularity of y). An
+    (every entry, without granularity, when it moved none), r(y) = max(ROUNDING_FACTOR * u * |y|, the
+    granularity of y). An
     entry's granularity is the value of its last significant bit: about one ulp for a value computed at
     full precision, but the quantum for a value that carries fewer bits than its format ((x + 1e7) - 1e7
     is a multiple of 2^-29), whose rounding no magnitude reveals."""
-    terms = np.abs(ct) * (_r(up, u) + _r(down, u))  # broadcast as the difference itself is
-    moved = np.broadcast_to(up != down, terms.shape)
-    return float(np.sum(terms[moved] if moved.any() else terms))
+    moved = np.broadcast_to(up != down, np.broadcast_shapes(np.shape(ct), up.shape))
+    if not moved.any():  # granularity says nothing of values the step did not touch (0.5 is one bit)
+        return ROUNDING_FACTOR * u * float(np.sum(np.abs(ct) * (np.abs(up) + np.abs(down))))
+    terms = np.abs(ct) * (_r(up, u, center) + _r(down, u, center))  # broadcast as the difference itself is
+    return float(np.sum(terms[moved]))
 
 
-def _r(y: np.ndarray, u: float) -> np.ndarray:
-    return np.maximum(ROUNDING_FACTOR * u * np.abs(y), granularity(y))
+def _r(y: np.ndarray, u: float, center: np.ndarray | None) -> np.ndarray:
+    """ROUNDING_FACTOR * u * |y|, or y's granularity where y is a value the step produced (not the
+    centre's own: an input passed through unchanged, 1.25, has two bits and no rounding)."""
+    fresh = np.ones(np.shape(y), dtype=bool) if center is None or np.shape(center) != np.shape(y) else y != center
+    return np.maximum(ROUNDING_FACTOR * u * np.abs(y), np.where(fresh, granularity(y), 0.0))
 
 
 def granularity(y: np.ndarray) -> np.ndarray:

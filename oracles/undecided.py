@@ -15,6 +15,7 @@ import numpy as np
 
 from .answer import Kinks
 from .comparison import Measurement
+from .names import Stage
 from .tolerances import Tol, resolution_needed
 
 FIX = ("declare it: Domain(kinks=(...), margin=...) keeps the draws away from it, Domain(spacing=...) keeps "
@@ -74,3 +75,21 @@ def kink_note(m: Measurement, kinks: Kinks) -> str:
         return ""
     return (f"the worst entry {i} sits on a kink of the forward (one-sided slopes {kinks.left[i]:.6g} left, "
             f"{kinks.right[i]:.6g} right): implementations may differ there by convention; {FIX}")
+
+
+def own_bound(actual, expected, tol: Tol, own, kinks, m: Measurement, oracle: str, answer: dict) -> tuple[str, str]:
+    """(why the oracle's own bound cannot decide, a note for a disagreement that sits on a kink) for one
+    comparison: an oracle with a bound per entry reads it (undecided_reason); an exact oracle
+    that disagrees where the numerical oracle found a kink gets the kink named (kink_note)."""
+    if own is not None:
+        return undecided_reason(actual, expected, tol, own, kinks, m.within, oracle, _scale(answer)), ""
+    if not m.within and kinks is not None:
+        return "", kink_note(m, kinks)
+    return "", ""
+
+
+def _scale(answer: dict) -> float:
+    """The largest finite gradient entry of one oracle's answer on an example, over every stage."""
+    tops = [float(np.max(np.abs(v[np.isfinite(v)]), initial=0.0)) for s, v in answer.items()
+            if not Stage(s).is_forward and np.size(v)]
+    return max(tops, default=0.0)

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-EXPERIMENTS = ("seeds", "frameworks", "harness", "gate")
+EXPERIMENTS = ("seeds", "frameworks", "harness", "functions", "gate")
 
 
 def _summaries(obj):

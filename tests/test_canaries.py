@@ -10,8 +10,7 @@ float32-at-scale tests use, each of which must fail conclusively (outcome fail, 
 float64: every oracle must fail. float32: every oracle must fail too, since the planted error is far more
 than ten times the frameworks' own float32 error on those entries (the layers here have no long sums on
 the planted entries; at the 4096-long reductions the measured noise is ~1e-7 of the largest entry against
-a planted 1e-3). The numerical oracle is asked up to a 256-long inner dimension, as in
-tests/test_oracle_float32_scale.py (4 forwards per entry).
+a planted 1e-3). At the float32-at-scale sizes only the frameworks are asked (see oracles_at).
 """
 from dataclasses import replace
 
@@ -90,7 +89,10 @@ def wide(k: int) -> dict:
 
 
 def oracles_at(k: int | None) -> tuple[str, ...]:
-    return ORACLES if k is None or k <= 256 else FRAMEWORKS
+    # at the float32-at-scale sizes the frameworks only: the numerical oracle (4 forwards per entry, 2,566
+    # entries at k = 256) would spend minutes while Hypothesis shrinks each failure; it meets every
+    # canary at the gate's sizes above
+    return ORACLES if k is None else FRAMEWORKS
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
