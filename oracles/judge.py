@@ -262,10 +262,9 @@ class Verdict:
         return self.outcome is Outcome.PASS
 
     def to_json(self) -> dict:
-        """A verdict line of the records (names.VERDICT_FIELDS): how the report learns of a pair that was
-        not run or was inconclusive, which may have no comparison of its own."""
-        return {"kind": "verdict", "layer": self.layer, "dtype": self.dtype, "stage": self.stage, "oracle": self.oracle,
-                "outcome": str(self.outcome), "reason": self.reason, "examples": self.examples, "requested": self.requested}
+        """A records line (names.VERDICT_FIELDS) for a not-run or inconclusive pair with no comparison."""
+        keys = ("layer", "dtype", "stage", "oracle", "reason", "examples", "requested")
+        return {"kind": "verdict", "outcome": str(self.outcome), **{k: getattr(self, k) for k in keys}}
 
     def message(self) -> str:
         """Starts with the outcome's name (FAIL, INCONCLUSIVE, NOT-RUN, PASS), then what and why."""
@@ -320,9 +319,8 @@ def decide(layer: str, dtype: str, pairs: list[tuple[str, str]], tally: Tally, r
         v = dict(layer=layer, dtype=dtype, oracle=oracle, stage=stage, examples=n, requested=requested)
         if (oracle, stage) in failures:
             c, _ = failures[(oracle, stage)]
-            cut = f" (shrinking cut short: {tally.stopped})" if tally.stopped else ""
-            out[(oracle, stage)] = Verdict(outcome=Outcome.FAIL, failure=c, reason=(
-                f"failed after {tally.examples} example(s); this is the smallest failing example found{cut}."), **v)
+            out[(oracle, stage)] = Verdict(outcome=Outcome.FAIL, failure=c, reason=f"failed after {tally.examples} example(s); "
+                f"this is the smallest failing example found{f' (shrinking cut short: {tally.stopped})' * bool(tally.stopped)}.", **v)
         elif tally.stopped and not stopped and n < requested:
             out[(oracle, stage)] = Verdict(outcome=Outcome.NOT_RUN, budget_spent=True, reason=(
                 f"{n} of {requested} examples: {tally.stopped}; a check that did not finish never passes "
