@@ -76,7 +76,7 @@ def test_the_bound_covers_the_true_error_at_large_magnitudes():
     assert np.all(err <= bound) and np.all(bound <= resolution_needed(num.grads["x"])), (err, bound)
 
 
-def test_an_oracle_that_cannot_tell_is_inconclusive_and_the_frameworks_decide():
+def test_a_bound_that_cannot_tell_is_inconclusive_and_the_frameworks_decide():
     from hypothesis import strategies as st
 
     spec = layer_spec(lambda p: Standardize(), inputs={"x": ("n", "d")}, fn=_standardize_math, name="standardize")
@@ -119,7 +119,7 @@ def test_inconclusive_can_be_accepted_knowingly_under_pytest(tmp_path):
 
         from hypothesis import strategies as st
         from oracles.strategies import Case
-        from test_numerical_oracle import OFFSET_ROWS, Standardize, _standardize_math
+        from test_numerical_bound import OFFSET_ROWS, Standardize, _standardize_math
 
         CASE = Case("standardize_pytest", "float64", {"n": 2, "d": 4}, {"x": OFFSET_ROWS}, {}, seed=1)
         R = run_check(layer_spec(lambda p: Standardize(), inputs={"x": ("n", "d")}, fn=_standardize_math,
