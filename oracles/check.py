@@ -95,7 +95,10 @@ def evaluate_case(
     asked = _ask(spec, case, ct, oracles, ref.broken, jax_compile, shapes, runners)
     answers = {o: None if a is None else a.by_stage() for o, a in asked.items()}
     flat = {(o, s): v for o, d in answers.items() if d for s, v in d.items()}
-    noise = budget.float32_noise(spec, case, ct, flat, noise_from) if case.dtype == "float32" else {}
+    if case.dtype == "float32":
+        noise = budget.float32_noise(spec, case, ct, flat, noise_from)
+    else:  # the example's conditioning, measured through float32 (budget.float64_noise)
+        noise = budget.float64_noise(spec, case, ct, flat) if any(o in FRAMEWORKS for o in asked) else {}
     reference, notes = dict(ref.values), {s: list(n) for s, n in ref.notes.items()}
     for a in asked.values():
         if a is not None:  # an oracle's own question (directional projections) and findings
@@ -122,7 +125,7 @@ def _in_force(spec: LayerSpec, dtype: str, stages, asked: dict, noise: dict) -> 
             if a is not None and s in a.bounds:
                 out[(o, s)] = a.bounds[s]
                 continue
-            tol = budget.widen(tolerance_for(dtype, o, s, spec.tolerances), noise.get(s))
+            tol = budget.widen(tolerance_for(dtype, o, s, spec.tolerances), noise.get(s), dtype)
             own = None if a is None else a.uncertainty.get(s)
             out[(o, s)] = tol if own is None else Tol(atol=np.asarray(tol.atol) + own, rtol=tol.rtol)
     return out

@@ -191,7 +191,7 @@ def judge_example(run: ExampleRun) -> list[Comparison]:
                 m = missing(tol, f"oracle {oracle} gave no {stage}")
             extra = {}
             if stage in run.noise:
-                extra["float32_noise"] = run.noise[stage]
+                extra[f"{run.dtype}_noise"] = run.noise[stage]  # float64: measured through float32
             vs = _agreement(oracle, stage, run.answers)
             if vs:
                 extra["vs"] = vs

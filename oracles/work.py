@@ -33,12 +33,12 @@ import time
 from contextlib import contextmanager
 from typing import Callable
 
-#: Forward calls of the reference layer one check may make by default, per example requested: the gate's
-#: costliest entry, conv2d_groups2, makes about 2,000 an example (49,103 for 25 examples in float64 with
-#: the self-bounding numerical oracle, measured), so the default leaves 10x room; a 100,000-element input
-#: (several central-difference calls per element for one example) runs out of it instead of running for
-#: minutes.
-PER_EXAMPLE = 20_000
+#: Forward calls of the reference layer one check may make by default, per example requested. The
+#: numerical oracle makes 4 per entry (8 for an entry whose first step moves nothing, more where it
+#: refines): the gate's costliest entry, conv2d_groups2, makes about 2,000 an example; the tricky corpus's
+#: 1024-long float32 projection (12,288 entries) about 60,000 (measured). 100,000 covers both; an input of
+#: 30,000 elements or more (>= 120,000 calls for one example) runs out of it instead of running for minutes.
+PER_EXAMPLE = 100_000
 #: Seconds after which a check is taken to hang (raises CheckTimeout); never decides a verdict. The
 #: gate's slowest check takes a few seconds: 300 s is a hang, not a loaded machine.
 DEFAULT_HANG_GUARD = 300.0

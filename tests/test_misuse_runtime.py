@@ -73,8 +73,8 @@ def test_a_layer_with_slots_is_counted_per_make():
 
 
 def test_a_large_input_runs_out_of_work_in_bounded_time():
-    """30,000 elements: the central differences need more than the default 20,000 forward calls of one
-    example (scripts/misuse_probe.py measures the issue's 100,000; same outcome, slower)."""
+    """30,000 elements: the central differences need more than the default 100,000 forward calls of one
+    example (4 per entry; scripts/misuse_probe.py measures the issue's 100,000 elements; same outcome)."""
     t0 = time.perf_counter()
     report = double(sizes={"n": (30_000,)}, max_examples=1, name="huge")
     took = time.perf_counter() - t0
