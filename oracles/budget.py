@@ -70,9 +70,10 @@ TINY32 = float(np.finfo(np.float32).tiny)
 
 
 def float32_noise(spec: LayerSpec, case: Case, ct: np.ndarray, answers: dict,
-                  frameworks: tuple[str, ...] = FRAMEWORKS) -> dict[str, np.ndarray]:
+                  frameworks: tuple[str, ...] = FRAMEWORKS, perturb: bool = True) -> dict[str, np.ndarray]:
     """stage -> max over `frameworks` of |framework32 - torch64|, element by element, on this example
-    (PyTorch is run in float32 here too when it was not among the oracles asked)."""
+    (PyTorch is run in float32 here too when it was not among the oracles asked). perturb=False on a kink
+    or tie: a move of one ulp there changes sides, which is a convention, not rounding."""
     from .backends import run_torch
 
     up = Case(case.layer, "float64", case.sizes,
@@ -85,7 +86,7 @@ def float32_noise(spec: LayerSpec, case: Case, ct: np.ndarray, answers: dict,
     except Exception:
         return {}
     truth, mine = truth.by_stage(), (t32.by_stage() if t32 is not None else {})
-    moved = perturbed(spec, up, ct, float(np.finfo(np.float32).eps) / 2, run)
+    moved = perturbed(spec, up, ct, float(np.finfo(np.float32).eps) / 2, run) if perturb else {}
     found = {stage: ([mine[stage]] if stage in mine else []) + ([moved[stage]] if stage in moved else [])
              + [answers[(o, stage)] for o in frameworks if (o, stage) in answers] for stage in truth}
     # the example's scale: the cotangent and every gradient's largest true entry (a backward carries them)
@@ -165,12 +166,14 @@ def float64_noise(spec: LayerSpec, case: Case, ct, answers: dict) -> dict:
     well-conditioned examples 10 x the measurement is far below it."""
     from .backends import run_torch
 
-    truth = {s: v for (o, s), v in answers.items() if o == "torch"}
+    # the truth and the moved answer from one runner (a custom function's own: its grad_math, grad2, jvp);
+    # two different runners would measure their disagreement, not rounding, and excuse a wrong gradient
+    run = getattr(spec, "truth_runner", None) or run_torch
     try:
-        truth = truth or run_torch(spec, case, ct).by_stage()
+        truth = run(spec, case, ct).by_stage()
     except Exception:
         return {}
-    moved = perturbed(spec, case, ct, float(np.finfo(np.float64).eps) / 2, run_torch)
+    moved = perturbed(spec, case, ct, float(np.finfo(np.float64).eps) / 2, run)
     return measured_noise(truth, {s: [v] for s, v in moved.items()})
 
 

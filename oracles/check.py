@@ -96,9 +96,10 @@ def evaluate_case(
     answers = {o: None if a is None else a.by_stage() for o, a in asked.items()}
     flat = {(o, s): v for o, d in answers.items() if d for s, v in d.items()}
     if case.dtype == "float32":
-        noise = budget.float32_noise(spec, case, ct, flat, noise_from)
-    else:  # the example's conditioning, measured through float32 (budget.float64_noise)
-        noise = budget.float64_noise(spec, case, ct, flat) if any(o in FRAMEWORKS for o in asked) else {}
+        noise = budget.float32_noise(spec, case, ct, flat, noise_from, perturb=convention is None)
+    else:  # the example's conditioning at one float64 ulp (budget.float64_noise); never on a kink or tie
+        exact = convention is None and any(o in FRAMEWORKS for o in asked)
+        noise = budget.float64_noise(spec, case, ct, flat) if exact else {}
     reference, notes = dict(ref.values), {s: list(n) for s, n in ref.notes.items()}
     for a in asked.values():
         if a is not None:  # an oracle's own question (directional projections) and findings
