@@ -19,13 +19,12 @@ from typing import Callable
 
 import numpy as np
 
-from .answer import Answer, Kinks  # noqa: F401  (Answer re-exported: oracles import it from here)
+from .answer import Answer  # noqa: F401  (re-exported: oracles import it from here)
 from .numerical import run_numerical
 from .spec import LayerSpec
 from .strategies import Case
 
-from .names import FORWARD, Stage
-from .protocol import forward_outputs, weighted_sum
+from .names import Stage
 
 _configured = False
 
