@@ -196,7 +196,7 @@ def _estimate(forward, arr: np.ndarray, ct: np.ndarray, center: np.ndarray, prec
     still = []  # entries whose step moved no output at all
     for i in range(flat.size):
         p = _probe(forward, flat, i, steps[i], ct, center, precision)
-        _put(cols, i, p[:7])
+        _set(cols, i, p[:7])
         if not p[7]:
             still.append(i)
     est = _Estimate(*(c.reshape(arr.shape) for c in cols))
@@ -270,11 +270,6 @@ def _scale(flat: np.ndarray) -> np.ndarray:
     spread = float(np.std(flat))
     scale = np.minimum(mag, spread) if spread > 0 else mag
     return np.where(scale > 0, scale, 1.0)
-
-
-def _put(cols, i, numbers) -> None:
-    for col, v in zip(cols, numbers):
-        col[i] = v
 
 
 def _probe(forward, flat: np.ndarray, i: int, h: float, ct: np.ndarray, center: np.ndarray, precision: str) -> tuple:
