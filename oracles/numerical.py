@@ -33,7 +33,8 @@ needs (tolerances.resolution_needed), the entry is probed again at steps moved t
 truncation (~h^2) and rounding (~1/h) as measured, and on the unit scale; the tightest estimate that
 another one corroborates is kept (a step beyond the function's own scale can fool Richardson; two steps
 are unlikely to be fooled into the same answer). Correct layers pay 4 forwards per entry (today's
-central difference paid 2) plus 4 per example; refinement only where the first bound is too loose.
+central difference paid 2; a dead entry 4 too) plus 4 per example; refinement only where the first
+bound is too loose.
 
 Precision: three extra forwards (`computes_in`) tell whether the layer computes in float32 whatever it is
 given: moved by a quarter of a float32 spacing from a point of the float32 grid, its output does not
@@ -225,10 +226,15 @@ def _constant(forward, flat, i: int, h: float, ct, center, precision: str) -> tu
     """An entry whose step moved no output: a locally constant output (a dead unit, a pooled entry that is
     not its window's maximum), or a step the layer's own rounding swallowed. Tried once more, REFINE
     times larger (no further: a larger step would cross into a neighbouring regime, e.g. past the next
-    value of a tie-free pooling window): if that moves nothing either, the output is constant there and
-    the derivative 0 to within what the output's rounding could hide at that step; if it moves, its
-    estimate, its bound also covering 0 (the step before it saw nothing)."""
-    p = _probe(forward, flat, i, h * REFINE, ct, center, precision)
+    value of a tie-free pooling window), one pair of forwards first: if that moves nothing either, the
+    output is constant there and the derivative 0 to within what the output's rounding could hide at that
+    step; if it moves, the full estimate at that step, its bound also covering 0 (the step before it saw
+    nothing). A dead entry costs 4 forwards in all."""
+    first = _pair(forward, flat, i, h * REFINE)
+    if first is not None and _unmoved(first, center):
+        rounding = _rho(ct, first[0], first[1], UNIT[precision]) / (2 * h * REFINE)
+        return (0.0, rounding, 0.0, 0.0, np.nan, np.nan, rounding)
+    p = _probe(forward, flat, i, h * REFINE, ct, center, precision, first=first)
     if not p[7]:
         return (0.0, p[6], 0.0, 0.0, np.nan, np.nan, p[6])
     return (p[0], max(p[1], abs(p[0])), *p[2:7])
@@ -272,36 +278,52 @@ def _scale(flat: np.ndarray) -> np.ndarray:
     return np.where(scale > 0, scale, 1.0)
 
 
-def _probe(forward, flat: np.ndarray, i: int, h: float, ct: np.ndarray, center: np.ndarray, precision: str) -> tuple:
-    """(value, bound, jump at h, jump at RATIO h, left slope, right slope, rounding part of the bound,
-    whether any output moved) of entry i at step h: 4 forwards."""
+def _pair(forward, flat: np.ndarray, i: int, step: float):
+    """(output at v_i + step, output at v_i - step, the steps actually taken up and down), entry i restored;
+    None where a step is below the entry's own resolution (it moved nothing at all)."""
     orig = flat[i]
-    outs, taken = [], []
-    for step in (h, RATIO * h):
-        hi, lo = orig + step, orig - step  # divide by the step actually taken, not the intended 2h
+    hi, lo = orig + step, orig - step  # divide by the step actually taken, not the intended 2h
+    try:
         flat[i] = hi
         up = forward()
         flat[i] = lo
         down = forward()
-        outs.append((up, down))
-        taken.append((hi - orig, orig - lo))
-    flat[i] = orig
-    if min(min(t) for t in taken) <= 0:  # a step below the entry's own resolution moved nothing at all
-        return 0.0, np.inf, 0.0, 0.0, np.nan, np.nan, np.inf, True
-    (up1, dn1), (up2, dn2) = outs
-    if np.array_equal(up1, dn1) and np.array_equal(up2, dn2) and np.array_equal(up1, center):
-        # no output moved: no information at this step (what the output's rounding could hide rides along)
-        return 0.0, np.inf, 0.0, 0.0, np.nan, np.nan, _rho(ct, up2, dn2, UNIT[precision]) / (2 * RATIO * h), False
-    d1 = float(np.sum(ct * (up1 - dn1))) / (taken[0][0] + taken[0][1])
-    d2 = float(np.sum(ct * (up2 - dn2))) / (taken[1][0] + taken[1][1])
+    finally:
+        flat[i] = orig
+    taken = (hi - orig, orig - lo)
+    return None if min(taken) <= 0 else (up, down, taken)
+
+
+def _unmoved(pair, center: np.ndarray) -> bool:
+    return np.array_equal(pair[0], pair[1]) and np.array_equal(pair[0], center)
+
+
+def _probe(forward, flat: np.ndarray, i: int, h: float, ct: np.ndarray, center: np.ndarray, precision: str,
+           first=None) -> tuple:
+    """(value, bound, jump at h, jump at RATIO h, left slope, right slope, rounding part of the bound,
+    whether any output moved) of entry i at step h: 4 forwards, 2 where the first pair moved no output
+    (no information at this step; what the output's rounding could hide rides along). `first`: the pair
+    at h when the caller has it."""
     u = UNIT[precision]
-    rounding = _rho(ct, up1, dn1, u, center) / (taken[0][0] + taken[0][1])
+    one = first if first is not None else _pair(forward, flat, i, h)
+    if one is None:  # a step below the entry's own resolution moved nothing at all
+        return 0.0, np.inf, 0.0, 0.0, np.nan, np.nan, np.inf, True
+    if _unmoved(one, center):
+        return 0.0, np.inf, 0.0, 0.0, np.nan, np.nan, _rho(ct, one[0], one[1], u) / (2 * h), False
+    two = _pair(forward, flat, i, RATIO * h)
+    if two is None:
+        return 0.0, np.inf, 0.0, 0.0, np.nan, np.nan, np.inf, True
+    orig = flat[i]
+    (up1, dn1, t1), (up2, dn2, t2) = one, two
+    d1 = float(np.sum(ct * (up1 - dn1))) / (t1[0] + t1[1])
+    d2 = float(np.sum(ct * (up2 - dn2))) / (t2[0] + t2[1])
+    rounding = _rho(ct, up1, dn1, u, center) / (t1[0] + t1[1])
     noise = abs(float(np.sum(ct * sum(w * f for w, f in zip(_NOISE_WEIGHTS, (dn2, dn1, center, up1, up2))))))
     bound = (TRUNCATION_FACTOR * abs(d1 - d2) + rounding + NOISE_FACTOR * noise / h
              + 2.0 * u * abs(orig) / h * abs(d1))
-    right = float(np.sum(ct * (up1 - center))) / taken[0][0]
-    left = float(np.sum(ct * (center - dn1))) / taken[0][1]
-    jump_t = abs(float(np.sum(ct * (up2 - center))) / taken[1][0] - float(np.sum(ct * (center - dn2))) / taken[1][1])
+    right = float(np.sum(ct * (up1 - center))) / t1[0]
+    left = float(np.sum(ct * (center - dn1))) / t1[1]
+    jump_t = abs(float(np.sum(ct * (up2 - center))) / t2[0] - float(np.sum(ct * (center - dn2))) / t2[1])
     if not np.isfinite(bound):
         bound = np.inf
     return d1, bound, abs(right - left), jump_t, left, right, rounding, True
