@@ -352,6 +352,12 @@ def not_applicable(layer: str, dtype: str, oracle: str, stage: str, reason: str)
                    reason=f"not applicable: {reason}")
 
 
+def not_asked(layer: str, dtype: str, oracle: str, stage: str, reason: str) -> Verdict:
+    """The verdict of an (oracle, stage) a check leaves out by default, with the reason and how to ask for
+    it: not-run, never a pass (check_function's numerical oracle in float32 beside a float64 check)."""
+    return Verdict(layer=layer, dtype=dtype, oracle=oracle, stage=stage, outcome=Outcome.NOT_RUN, reason=reason)
+
+
 def with_repro(failures: dict) -> dict:
     """(oracle, stage) -> (Comparison, Case) with each smallest failing comparison carrying its example's
     repro snippet. Made once, when the check is decided: a snippet holds every array at full precision
