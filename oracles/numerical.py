@@ -209,12 +209,23 @@ def _estimate(forward, arr: np.ndarray, ct: np.ndarray, center: np.ndarray, prec
     unit = STEP[precision] * np.maximum(np.abs(flat), 1.0)
     for i in np.flatnonzero(~(est.bound.reshape(-1) <= need)):
         tries = [tuple(f.flat[i] for f in fields)]
-        tries += [_probe(forward, flat, i, steps[i] * r, ct, center, precision)[:7] for r in (ratio[i], ratio[i] ** 2)]
+        tries += [_refined(forward, flat, i, steps[i] * r, ct, center, precision) for r in (ratio[i], ratio[i] ** 2)]
         best = _corroborated(tries)
         if not best[1] <= need[i] and unit[i] != steps[i]:
-            best = _corroborated(tries + [_probe(forward, flat, i, unit[i], ct, center, precision)[:7]])
+            best = _corroborated(tries + [_refined(forward, flat, i, unit[i], ct, center, precision)])
         _set(fields, i, best)
     return est
+
+
+def _refined(forward, flat, i: int, h: float, ct, center, precision: str) -> tuple:
+    """The estimate of entry i at another step h. Where that step moves no output, the output is flat
+    at h to within its own rounding: L(v + h) = L(v) = L(v - h) as computed means |2 h L'(v)| is below
+    what rounding hides, so the estimate is 0 with that rounding (over 2h) as its bound. That matters
+    where a derivative is real but far below what the first step could show: an affine layer whose
+    weight is 1e-45 and whose input is 1e-218 is stepped by 6e-224 and bounded by ~1e207; stepped on
+    the unit scale, the output still does not move and the bound is ~2e-10."""
+    p = _probe(forward, flat, i, h, ct, center, precision)
+    return p[:7] if p[7] else (0.0, p[6], 0.0, 0.0, np.nan, np.nan, p[6])
 
 
 def _set(fields, i: int, numbers) -> None:
