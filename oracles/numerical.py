@@ -359,8 +359,16 @@ def _rho(ct: np.ndarray, up: np.ndarray, down: np.ndarray, u: float, center: np.
     entry's granularity is the value of its last significant bit: about one ulp for a value computed at
     full precision, but the quantum for a value that carries fewer bits than its format ((x + 1e7) - 1e7
     is a multiple of 2^-29), whose rounding no magnitude reveals."""
+    if np.shape(ct) == up.shape == down.shape and (center is None or np.shape(center) == up.shape):
+        # the common case, on the moved entries only (a step of one input entry often moves few outputs)
+        idx = np.flatnonzero(up != down)
+        if not idx.size:  # granularity says nothing of values the step did not touch (0.5 is one bit)
+            return ROUNDING_FACTOR * u * float(np.sum(np.abs(ct) * (np.abs(up) + np.abs(down))))
+        c = None if center is None else center.reshape(-1)[idx]
+        a, b = up.reshape(-1)[idx], down.reshape(-1)[idx]
+        return float(np.sum(np.abs(ct.reshape(-1)[idx]) * (_r(a, u, c) + _r(b, u, c))))
     moved = np.broadcast_to(up != down, np.broadcast_shapes(np.shape(ct), up.shape))
-    if not moved.any():  # granularity says nothing of values the step did not touch (0.5 is one bit)
+    if not moved.any():
         return ROUNDING_FACTOR * u * float(np.sum(np.abs(ct) * (np.abs(up) + np.abs(down))))
     terms = np.abs(ct) * (_r(up, u, center) + _r(down, u, center))  # broadcast as the difference itself is
     return float(np.sum(terms[moved]))
