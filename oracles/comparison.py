@@ -6,7 +6,7 @@ a `Comparison`, once: nothing edits one afterwards (it is frozen).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -58,7 +58,9 @@ class Comparison:
         return self.outcome == "fail"
 
     def to_json(self) -> dict:
-        return asdict(self)
+        """The fields as a dict, shallow (records.jsonable builds the JSON's own containers; dataclasses'
+        asdict deep-copies every nested value, a quarter of the gate's records time)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
     def message(self) -> str:
         """A failure message that names layer, dtype, stage, oracle, shapes, errors and tolerance."""
