@@ -193,3 +193,22 @@ def test_docstring_example_runs():
     import oracles.function
 
     assert doctest.testmod(oracles.function).failed == 0
+
+
+def test_numerical_is_asked_in_float64_only_beside_a_float64_check():
+    """The numerical oracle differences the custom forward in float64 whatever the dtype: beside a float64
+    check it is not asked again in float32 by default, and that shows as NOT-RUN with the reason, never as
+    a pass; naming it, or checking float32 alone, asks it."""
+    entry = next(e for e in CORRECT if e.name == "tanh_scale")
+    both = _check(entry, ("float64", "float32"), n=3)
+    assert both.passed, both.message()
+    assert "numerical" in both.results["float64"].oracles
+    assert "numerical" not in both.results["float32"].oracles
+    assert both.outcome("float32", "numerical", "grad_x") == "not-run"
+    assert "NOT-RUN" in str(both) and "not asked by default in float32" in str(both)
+    named = check_function(entry.fn, math=entry.math, inputs=entry.inputs, name=entry.name, max_examples=3,
+                           dtypes=("float64", "float32"), oracles=("torch", "numerical"), record=False, **entry.kw)
+    assert "numerical" in named.results["float32"].oracles
+    assert all("not asked" not in v.reason for v in named.not_applicable)
+    alone = _check(entry, ("float32",), n=3)
+    assert "numerical" in alone.results["float32"].oracles
