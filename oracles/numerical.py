@@ -132,8 +132,11 @@ def estimate(forward, targets: list[tuple[str, np.ndarray]], ct: np.ndarray) -> 
     # a non-finite output or an overflowing difference gives an infinite bound (inconclusive), not a warning
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         precision = computes_in(forward, center, [a for _, a in targets])
-        for name, arr in targets:
-            est = _estimate(forward, arr, ct, center, precision)
+        first = [_estimate(forward, arr, ct, center, precision) for _, arr in targets]
+        # resolved as the judge resolves them: against the example's largest gradient entry, every stage
+        scale = max((float(np.max(np.abs(e.value[np.isfinite(e.value)]), initial=0.0)) for e in first), default=0.0)
+        for (name, arr), est in zip(targets, first):
+            _refine(forward, arr, est, ct, center, precision, scale)
             stage = Stage.grad(name)
             grads[name], uncertainty[stage] = est.value, est.bound
             kinks[stage] = _kinks(est)
@@ -190,7 +193,8 @@ def computes_in(forward, center: np.ndarray, arrays: list[np.ndarray]) -> str:
 
 
 def _estimate(forward, arr: np.ndarray, ct: np.ndarray, center: np.ndarray, precision: str) -> _Estimate:
-    """Every entry of `arr` (perturbed in place through a flat view, restored after each entry)."""
+    """Every entry of `arr` at its first step (perturbed in place through a flat view, restored after each
+    entry); an entry whose step moved nothing, once more at a larger one (_constant)."""
     flat = arr.reshape(-1)
     steps = STEP[precision] * _scale(flat)
     cols = [np.empty(flat.size) for _ in range(7)]  # the _Estimate fields
@@ -201,11 +205,23 @@ def _estimate(forward, arr: np.ndarray, ct: np.ndarray, center: np.ndarray, prec
         if not p[7]:
             still.append(i)
     est = _Estimate(*(c.reshape(arr.shape) for c in cols))
-    fields = (est.value, est.bound, est.jump_h, est.jump_2h, est.left, est.right, est.rounding)
     for i in still:
-        _set(fields, i, _constant(forward, flat, i, steps[i], ct, center, precision))
-    need = resolution_needed(est.value).reshape(-1)
-    ratio = _better_step(est.bound.reshape(-1) - cols[6], cols[6])
+        _set(_fields(est), i, _constant(forward, flat, i, steps[i], ct, center, precision))
+    return est
+
+
+def _fields(est: _Estimate) -> tuple:
+    return est.value, est.bound, est.jump_h, est.jump_2h, est.left, est.right, est.rounding
+
+
+def _refine(forward, arr: np.ndarray, est: _Estimate, ct, center, precision: str, scale: float) -> None:
+    """Where an entry's bound is above the resolution the judge needs (tolerances.resolution_needed, at
+    the example's scale), probe it again at steps moved toward the measured optimum and on the unit
+    scale; keep the tightest corroborated estimate (in place)."""
+    flat, fields = arr.reshape(-1), _fields(est)
+    steps = STEP[precision] * _scale(flat)
+    need = resolution_needed(est.value, scale).reshape(-1)
+    ratio = _better_step(est.bound.reshape(-1) - est.rounding.reshape(-1), est.rounding.reshape(-1))
     unit = STEP[precision] * np.maximum(np.abs(flat), 1.0)
     for i in np.flatnonzero(~(est.bound.reshape(-1) <= need)):
         tries = [tuple(f.flat[i] for f in fields)]
@@ -214,7 +230,6 @@ def _estimate(forward, arr: np.ndarray, ct: np.ndarray, center: np.ndarray, prec
         if not best[1] <= need[i] and unit[i] != steps[i]:
             best = _corroborated(tries + [_refined(forward, flat, i, unit[i], ct, center, precision)])
         _set(fields, i, best)
-    return est
 
 
 def _refined(forward, flat, i: int, h: float, ct, center, precision: str) -> tuple:
