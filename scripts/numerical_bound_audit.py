@@ -72,7 +72,7 @@ def audit_example(spec, case: Case, rows: list) -> None:
         conclusive = judged.get(stage) == "pass"
         rows.append(dict(layer=spec.name, dtype=case.dtype, stage=stage, entries=int(keep.sum()),
                          covered=int(np.sum(err[keep] <= bound[keep])),
-                         ratios=[float(r) for r in (bound[keep] / err[keep])[err[keep] > 0]],
+                         ratios=[float(r) for r in bound[keep][err[keep] > 0] / err[keep][err[keep] > 0]],
                          conclusive=conclusive, kinks=int(num.kinks[stage].mask.sum())))
 
 
