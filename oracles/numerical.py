@@ -58,7 +58,7 @@ from .names import Stage
 from .protocol import as_tuple, forward_outputs
 from .spec import LayerSpec
 from .strategies import Case
-from .tolerances import resolution_needed
+from .tolerances import TOLERANCES, resolution_needed
 
 UNIT = {"float64": float(np.finfo(np.float64).eps) / 2, "float32": float(np.finfo(np.float32).eps) / 2}
 #: relative step per precision the layer computes in: ~(2u)^(1/3), the central difference's optimum
@@ -81,6 +81,11 @@ REFINE = 8.0
 MAX_MOVE = 4096.0
 #: one-sided slopes differing by this fraction of the gradient's scale (or more) mark a kink
 KINK_JUMP = 1e-3
+#: a bound this small decides whatever the need: the judge allows at least this much in every comparison
+#: (float64: the table's atol is the floor of every tolerance, budget.widen; float32: the budget's floor,
+#: eps32 x a cotangent entry >= 0.5, is far above it). Where the example's gradient is exactly zero the
+#: need is zero, and refining past this would buy nothing
+ALWAYS_ALLOWED = TOLERANCES[("float64", "numerical", "grad")].atol
 
 
 @dataclass
@@ -220,16 +225,26 @@ def _refine(forward, arr: np.ndarray, est: _Estimate, ct, center, precision: str
     scale; keep the tightest corroborated estimate (in place)."""
     flat, fields = arr.reshape(-1), _fields(est)
     steps = STEP[precision] * _scale(flat)
-    need = resolution_needed(est.value, scale).reshape(-1)
+    need = np.maximum(resolution_needed(est.value, scale), ALWAYS_ALLOWED).reshape(-1)
     ratio = _better_step(est.bound.reshape(-1) - est.rounding.reshape(-1), est.rounding.reshape(-1))
     unit = STEP[precision] * np.maximum(np.abs(flat), 1.0)
+    dead = np.isnan(est.left.reshape(-1)) & (est.value.reshape(-1) == 0)  # no step moved it (_constant)
     for i in np.flatnonzero(~(est.bound.reshape(-1) <= need)):
+        tried = [steps[i] * ratio[i] ** 2, steps[i] * ratio[i]] + ([unit[i]] if unit[i] != steps[i] else [])
+        if dead[i]:  # largest first: constant there too, it is constant at the smaller ones, rounding larger
+            tried.sort(reverse=True)
         tries = [tuple(f.flat[i] for f in fields)]
-        tries += [_refined(forward, flat, i, steps[i] * r, ct, center, precision) for r in (ratio[i], ratio[i] ** 2)]
-        best = _corroborated(tries)
-        if not best[1] <= need[i] and unit[i] != steps[i]:
-            best = _corroborated(tries + [_refined(forward, flat, i, unit[i], ct, center, precision)])
+        for h in tried:
+            tries.append(_refined(forward, flat, i, h, ct, center, precision))
+            best = _corroborated(tries)
+            if best[1] <= need[i] or dead[i] and _flat(tries[-1]):
+                break
         _set(fields, i, best)
+
+
+def _flat(estimate: tuple) -> bool:
+    """An estimate from a step that moved no output (_refined, _constant)."""
+    return estimate[0] == 0 and np.isnan(estimate[4])
 
 
 def _refined(forward, flat, i: int, h: float, ct, center, precision: str) -> tuple:
