@@ -29,12 +29,17 @@ a bound far looser would make the oracle useless.
 The step is h = STEP[precision] * scale_i (~(2u)^(1/3), the central difference's optimum), scale_i the
 entry's magnitude (at least the array's mean), but at most the array's spread: values of 1e-4 are not
 stepped by 1e-6, nor values of 1e3 + O(1) by 6e-3. Where the bound is above the resolution the judge
-needs (tolerances.resolution_needed), the entry is probed again at steps moved toward the optimum of
-truncation (~h^2) and rounding (~1/h) as measured, and on the unit scale; the tightest estimate that
-another one corroborates is kept (a step beyond the function's own scale can fool Richardson; two steps
-are unlikely to be fooled into the same answer). Correct layers pay 4 forwards per entry (today's
-central difference paid 2; a dead entry 4 too) plus 4 per example; refinement only where the first
-bound is too loose.
+needs (tolerances.resolution_needed at the example's scale, as the judge reads it; never below the 1e-12
+every comparison allows), the entry is probed again at steps moved toward the optimum of truncation
+(~h^2) and rounding (~1/h) as measured, and on the unit scale, until one meets the need; the tightest
+estimate that another one corroborates is kept (a step beyond the function's own scale can fool
+Richardson; two steps are unlikely to be fooled into the same answer). A step that moves no output
+bounds the derivative by the output's rounding over that step; a constant output is tried at the
+largest step first and left there if that too moves nothing (the smaller ones would only bound it
+worse). Correct layers pay 4 forwards per entry (today's central difference paid 2; a dead entry 4 too)
+plus 4 per example; refinement only where the first bound is too loose (measured on the gate's
+numerical checks: 98,582 entries, 335,228 first-pass forwards, 56,848 for dead entries, 18,152 for
+refinement, 7,953 for `computes_in`).
 
 Precision: three extra forwards (`computes_in`) tell whether the layer computes in float32 whatever it is
 given: moved by a quarter of a float32 spacing from a point of the float32 grid, its output does not
