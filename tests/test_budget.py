@@ -95,3 +95,46 @@ def test_a_long_float32_reduction_does_not_hide_a_0_1_percent_bug():
     for stage, cls in [("grad_x", AffineOffByTiny), ("grad_W", OffDW)]:
         assert_caught(WIDE[4096], "float32", by=[stage], oracles=FRAMEWORKS, max_examples=6,
                       name=f"affine_inner4096_{stage}_off", make=lambda p, cls=cls: cls(p["W"], p["b"]))
+
+
+def _moves(spec, case):
+    from oracles.backends import output_shapes, run_torch
+    from oracles.budget import rounding_moves, upcast
+    from oracles.strategies import cotangents
+
+    ct = cotangents(spec, output_shapes(spec, case), case.dtype, case.seed)
+    up = Case(case.layer, "float64", case.sizes, {k: upcast(v) for k, v in case.inputs.items()},
+              {k: upcast(v) for k, v in case.params.items()}, case.seed)
+    truth = run_torch(spec, up, upcast(ct)).by_stage()
+    return truth, rounding_moves(spec, up, ct, float(np.finfo(np.float32).eps) / 2, run_torch, truth), ct
+
+
+def test_the_rounding_of_the_algorithm_is_measured_where_the_inputs_alone_show_nothing():
+    """A saturated tanh: its derivative ~1e-8 is 1 - t^2 with t one float32 rounding from 1, so a float32
+    implementation may be off by ~2 u32 |ct| (1.2e-7) where moving the input by one ulp moves nothing."""
+    spec = REGISTRY["tanh"]
+    case = Case("tanh", "float32", {"n": 1, "m": 3}, {"x": np.array([[9.5, -9.9, 9.0]], np.float32)}, {}, seed=5)
+    truth, moved, ct = _moves(spec, case)
+    move = np.abs(moved["grad_x"] - truth["grad_x"])
+    assert np.all(np.abs(truth["grad_x"]) < 1e-7)
+    assert np.all(move >= 0.5 * float(np.finfo(np.float32).eps) * np.abs(ct)), move
+
+
+def test_an_ill_conditioned_smooth_move_counts_however_large():
+    """A float32 LayerNorm of 1e3 + O(1) values: one rounding moves the gradient by ~1e-4 of its entries
+    (what the old 1e-5 cap dropped); smooth, so it counts."""
+    spec = REGISTRY["layernorm"]
+    case = _layernorm_case(np.array([[999.8458, 999.0, 999.1993], [999.802, 999.6462, 1000.2731]]))
+    truth, moved, _ = _moves(spec, case)
+    rel = np.abs(moved["grad_x"] - truth["grad_x"]) / np.abs(truth["grad_x"]).max()
+    assert rel.max() > 1e-5, rel
+
+
+def test_a_jump_is_left_out():
+    """Max pooling over a window of equal values: one rounding breaks the tie, the gradient moves to another
+    entry of the window, by the same amount at every size of the rounding: a jump, not rounding."""
+    spec = REGISTRY["maxpool2d"]
+    x = np.ones((1, 1, 2, 2), np.float32)
+    case = Case("maxpool2d", "float32", {"n": 1, "c": 1, "h": 2, "w": 2}, {"x": x}, {}, seed=2)
+    truth, moved, _ = _moves(spec, case)
+    assert np.array_equal(moved["grad_x"], truth["grad_x"])
