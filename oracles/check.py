@@ -208,7 +208,11 @@ def _jax_on_failure(spec, oracles, tally: Tally, example: int, convention) -> No
     if "jax" in oracles and tally.last_failing is not None and not any(k[0] == "jax" for k in tally.failures):
         noise_from = ("torch",) if convention is not None else FRAMEWORKS
         case = tally.last_failing
-        tally.add(case, evaluate_case(spec, case, ("jax",), example, True, noise_from, convention), new_example=False)
+        # with the numerical oracle too where it is asked: its findings on the layer ("computes in float32")
+        # go into every comparison of the example; only JAX's comparisons are new
+        asked = ("jax",) + (("numerical",) if "numerical" in oracles else ())
+        comps = evaluate_case(spec, case, asked, example, True, noise_from, convention)
+        tally.add(case, [c for c in comps if c.oracle == "jax"], new_example=False)
 
 
 def _metered_drive(spec, dtype, oracles, tally: Tally, strategy, max_examples, convention, runners,

@@ -176,7 +176,8 @@ def computes_in(forward, center: np.ndarray, arrays: list[np.ndarray]) -> str:
     """"float32" when the layer rounds what it is given to float32: its output at a point a of the
     float32 grid and at a + a quarter of a float32 spacing (which rounds back to a) is identical, while a
     move 1e4 times larger changes some entry by far more than 1e4 of that entry's float64 spacings (so
-    in float64 the small move would have shown). Else "float64".
+    in float64 the small move would have shown), and every output value is one float32 can hold. Else
+    "float64".
     Three forwards; the arrays are restored."""
     moved = [a for a in arrays if a.size and np.any(a != 0) and np.all(np.isfinite(a))]
     if not moved or center.size == 0:
@@ -197,9 +198,14 @@ def computes_in(forward, center: np.ndarray, arrays: list[np.ndarray]) -> str:
     # the small move is 1e-4 of the large one: in float64 it would show wherever the large move changed
     # an entry by 1e4 x 8 of that entry's own spacing (a float64 layer whose inputs barely matter does not
     # count as float32)
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):
         visible = np.abs(outs[2] - outs[0]) >= 8e4 * np.spacing(np.abs(outs[0]))
-    return "float32" if np.any(visible) else "float64"
+        # and what a float32 computation returns is float32 values: a float64 layer whose move is swallowed
+        # by an intermediate larger than its output (log(1 + 2.8e-10) of a logsumexp at [-22, 0]: the move
+        # changes 1 + 2.8e-10 by half an ulp of 1) returns values no float32 can hold
+        finite = np.isfinite(outs[0])
+        held = np.array_equal(outs[0][finite].astype(np.float32).astype(np.float64), outs[0][finite])
+    return "float32" if np.any(visible) and held else "float64"
 
 
 def _estimate(forward, arr: np.ndarray, ct: np.ndarray, center: np.ndarray, precision: str) -> _Estimate:

@@ -139,3 +139,12 @@ def test_inconclusive_can_be_accepted_knowingly_under_pytest(tmp_path):
     default, warned = run(), run("--oracle-inconclusive=warn")
     assert "1 failed" in default and "INCONCLUSIVE: standardize_pytest" in default, default
     assert "1 passed" in warned and "OracleInconclusiveWarning" in warned, warned
+
+
+def test_the_precision_probe_does_not_mistake_a_float64_layer_whose_intermediate_swallows_the_move():
+    """log(1 + e^-22) at [-22, 0]: a quarter float32 spacing of -22 moves 1 + 2.8e-10 by half an ulp of 1,
+    so the output does not move, while a move 1e4 times larger does; but the output, 2.8e-10 computed in
+    float64, is no float32 value (found by the tricky corpus's soak: logsumexp_dominant, seeds 3 and 15)."""
+    x = np.array([[-22.0, 0.0]])
+    f = lambda: np.log(np.exp(x).sum(axis=1, keepdims=True))  # noqa: E731
+    assert computes_in(f, f(), [x]) == "float64"
