@@ -373,3 +373,261 @@ def test_measure_dtype_problems_say_whether_the_values_agree():
     assert m.problems == ("reference dtype int64 is not floating",) and m.max_abs == math.inf
     assert measure(None, np.array([1.0]), T64).problems == ("reference gave no value",)
     assert measure(np.array([1.0], np.float32), np.array([1.0], np.float32), Tol(1e-5, 1e-5)).within  # dtype: the oracle's
+
+
+# --- the float32 error budget ------------------------------------------------------------------------------
+from oracles.budget import FACTOR, FLOOR, PERTURB_CAP, TINY32, Noise, envelope, measured_noise, smooth_only, widen  # noqa: E402
+
+
+def test_widen_floor_per_dtype_and_the_stage_worst_noise_once():
+    noise = Noise(entries=np.array([0.0, 4e-6]), envelope=np.array([1e-8, 4e-6]), scale=100.0)
+    t32 = widen(Tol(1e-5, 2e-5), noise)
+    assert t32.rtol == 2e-5
+    assert t32.atol.tolist() == pytest.approx([FLOOR * 100.0 + TINY32, FACTOR * 4e-6])
+    t64 = widen(Tol(1e-12, 1e-9), noise, "float64")
+    assert t64.atol.tolist() == pytest.approx([4e-6, FACTOR * 4e-6])  # the stage's worst noise, once, as floor
+    quiet = Noise(entries=np.zeros(2), envelope=np.zeros(2), scale=0.0)
+    assert widen(Tol(1e-12, 1e-9), quiet, "float64").atol.tolist() == [1e-12, 1e-12]
+    assert widen(Tol(1e-5, 1e-5), quiet).atol.tolist() == [TINY32, TINY32]
+    empty = Noise(entries=np.zeros(0), envelope=np.zeros(0), scale=1.0)
+    assert widen(Tol(1e-5, 1e-5), empty).atol.shape == (0,)
+
+
+def test_measured_noise_skips_what_cannot_be_measured_and_floors_the_scale():
+    t = np.array([2.0, -4.0])
+    out = measured_noise({"a": t, "b": None, "c": t, "d": t, "e": np.array([np.inf, 1.0]), "f": t},
+                         {"a": [t + [1e-6, 0.0], None, np.zeros(3), t - [0.0, 3e-6]], "c": [None], "d": [t + np.nan],
+                          "e": [np.array([np.inf, 1.0])]})
+    assert set(out) == {"a"}
+    assert out["a"].entries.tolist() == pytest.approx([1e-6, 3e-6]) and out["a"].scale == 4.0
+    assert measured_noise({"a": t}, {"a": [t]}, at_least=10.0)["a"].scale == 10.0
+    assert measured_noise({"a": t}, {"a": [t]}, at_least=1.0)["a"].scale == 4.0
+
+
+def test_the_envelope_reaches_one_octave_each_way_and_no_further():
+    truth = np.array([1.0, 2.0, 4.0, 8.0])
+    noise = np.array([0.0, 0.0, 0.0, 5.0])
+    assert envelope(noise, truth, 8.0).tolist() == [0.0, 0.0, 5.0, 5.0]
+    noise = np.array([3.0, 0.0, 0.0, 0.0])
+    assert envelope(noise, truth, 8.0).tolist() == [3.0, 3.0, 0.0, 0.0]
+    # entries below FLOOR x scale share the lowest octave, whatever their own size
+    tiny = np.array([1e-30, 1e-20, 1.0])
+    assert envelope(np.array([0.0, 7.0, 0.0]), tiny, 1.0).tolist() == [7.0, 7.0, 0.0]
+    assert envelope(np.zeros(0), np.zeros(0), 1.0).size == 0
+
+
+def test_smooth_only_puts_back_the_entries_that_jumped():
+    truth = {"g": np.array([1.0, 1.0, 1e-9, 0.0]), "h": np.array([1.0]), "k": None}
+    small = PERTURB_CAP * 0.5
+    moved = {"g": np.array([1.0 + small, 1.5, 1e-9 + 1e-3 * small, 1e-3 * 2 * PERTURB_CAP]),
+             "h": np.array([1.0, 2.0]), "k": np.array([1.0]), "m": np.array([1.0])}
+    out = smooth_only(moved, truth)
+    assert set(out) == {"g"}
+    assert out["g"].tolist() == pytest.approx([1.0 + small, 1.0, 1e-9 + 1e-3 * small, 0.0])
+
+
+# --- the judge's reading of an oracle's own bound -------------------------------------------------------------
+from oracles.comparison import Measurement  # noqa: E402
+from oracles.undecided import _scale as answer_scale, kink_note, own_bound, undecided_reason  # noqa: E402
+
+
+def _kinks(mask, left=0.0, right=1.0):
+    mask = np.asarray(mask)
+    return Kinks(mask=mask, left=np.where(mask, left, np.nan), right=np.where(mask, right, np.nan))
+
+
+def test_a_tight_bound_decides_and_a_loose_one_says_where_and_by_how_much():
+    exp = np.array([2.0, 1.0])
+    tol = Tol(1e-12, 1e-9)
+    assert undecided_reason(exp, exp, tol, np.array([1e-6, 1e-6]), None, True) == ""
+    why = undecided_reason(exp, exp, tol, np.array([1e-6, 5e-3]), None, True, oracle="numerical")
+    assert why == ("numerical cannot tell: its own error bound 0.005 at (1,) (value 1) is above the 0.0001 needed to "
+                   "see a 0.1% error, on 1 of 2 entries")
+    why = undecided_reason(exp, exp, tol, np.array([1e-3, 5e-3]), None, True, oracle="directional")
+    assert why.startswith("directional cannot tell: its own error bound 0.005 at (1,)") and "on 2 of 2 entries" in why
+    assert "nan" not in undecided_reason(exp, exp, tol, np.array([np.inf, 0.0]), None, True)
+    assert "cannot tell" in undecided_reason(exp, exp, tol, np.array([np.inf, 0.0]), None, True)
+    # the reference's own allowance larger still: the bound changes nothing (float32)
+    assert undecided_reason(exp, exp, Tol(1.0, 0.0), np.array([5e-3, 5e-3]), None, True) == ""
+    # the example's scale: a zero gradient is resolved against it
+    zero = np.zeros(1)
+    assert undecided_reason(zero, zero, tol, np.array([1e-5]), None, True, scale=1.0) != ""
+    assert undecided_reason(zero, zero, tol, np.array([1e-8]), None, True, scale=1.0) == ""
+    assert undecided_reason(zero, zero, tol, np.array([1e-5]), None, True, scale=1000.0) == ""
+
+
+def test_a_loose_bound_on_a_kink_or_a_disagreement_on_a_kink_is_named_as_a_kink():
+    exp = np.array([2.0, 0.5])
+    tol = Tol(1e-12, 1e-9)
+    why = undecided_reason(exp, exp, tol, np.array([1e-9, 1.0]), _kinks([False, True]), True)
+    assert why.startswith("not differentiable at (1,) (1 uncertain entry, all on kinks): the one-sided slopes")
+    assert "0 (left) and 1 (right), the central difference 0.5 answers neither side" in why
+    loose_elsewhere = undecided_reason(exp, exp, tol, np.array([1.0, 1.0]), _kinks([False, True]), True)
+    assert "cannot tell" in loose_elsewhere
+    ref = np.array([2.0, 0.0])
+    why = undecided_reason(ref, exp, tol, np.array([1e-9, 1e-9]), _kinks([False, True]), False)
+    assert "(1 disagreeing entry, all on kinks)" in why
+    two = undecided_reason(np.array([0.0, 0.0]), exp, tol, np.array([1e-9, 1e-9]), _kinks([True, True]), False)
+    assert "(2 disagreeing entries, all on kinks)" in two and two.startswith("not differentiable at (0,)")
+    assert undecided_reason(np.array([0.0, 0.0]), exp, tol, np.zeros(2), _kinks([False, True]), False) == ""
+    assert undecided_reason(ref, exp, tol, np.zeros(2), None, False) == ""
+    assert undecided_reason(ref, exp, tol, np.zeros(2), _kinks([False, False]), False) == ""
+    assert undecided_reason(exp, exp, tol, np.zeros(2), _kinks([False, True]), False) == ""  # nothing failing
+
+
+def test_own_bound_for_a_bounded_and_for_an_exact_oracle():
+    exp = np.array([2.0, 0.0])
+    m_in = measure(exp, exp, T64)
+    m_out = measure(np.array([2.0, 1.0]), exp, T64)
+    kinks = _kinks([False, True])
+    answer = {"forward": np.array([1e6]), "grad_x": exp, "grad_b": np.array([np.inf, -3.0])}
+    assert answer_scale(answer) == 3.0  # gradients only, finite entries only
+    assert answer_scale({"forward": np.ones(1), "grad_x": np.zeros(0)}) == 0.0
+    # a bounded oracle: its bound, resolved against the example's largest gradient (3: 3e-7 needed at the zero)
+    assert own_bound(exp, exp, T64, np.array([0.0, 1e-6]), None, m_in, "numerical", answer)[0] != ""
+    assert own_bound(exp, exp, T64, np.array([0.0, 1e-7]), None, m_in, "numerical", answer) == ("", "")
+    # an exact oracle: no bound; a disagreement on a kink is named, elsewhere nothing
+    undecided, note = own_bound(np.array([2.0, 1.0]), exp, T64, None, kinks, m_out, "torch", answer)
+    assert undecided == "" and note.startswith("the worst entry (1,) sits on a kink of the forward")
+    assert own_bound(exp, exp, T64, None, kinks, m_in, "torch", answer) == ("", "")
+    assert own_bound(np.array([2.0, 1.0]), exp, T64, None, None, m_out, "torch", answer) == ("", "")
+
+
+def test_kink_note_only_for_a_worst_entry_on_a_kink():
+    kinks = _kinks([[False, True]], left=-1.0, right=2.0)
+    on = Measurement(1.0, 1.0, 0.0, 0.0, 0.0, worst_index=(0, 1))
+    assert kink_note(on, kinks).startswith("the worst entry (0, 1) sits on a kink of the forward (one-sided slopes "
+                                           "-1 left, 2 right)")
+    assert kink_note(Measurement(1.0, 1.0, 0.0, 0.0, 0.0, worst_index=(0, 0)), kinks) == ""
+    assert kink_note(Measurement(1.0, 1.0, 0.0, 0.0, 0.0, worst_index=None), kinks) == ""
+    assert kink_note(Measurement(1.0, 1.0, 0.0, 0.0, 0.0, worst_index=(1,)), kinks) == ""
+
+
+# --- the numerical oracle's bound ------------------------------------------------------------------------------
+from oracles import numerical as N  # noqa: E402
+
+
+def test_granularity_is_the_last_significant_bit():
+    g = N.granularity(np.array([1.0, 0.75, -0.75, 0.0, np.inf, np.nan, 3.0 * 2.0**-40, 1e7 + 2.0**-29 - 1e7]))
+    assert g.tolist() == [1.0, 0.25, 0.25, 0.0, np.inf, np.inf, 2.0**-40, 2.0**-29]
+    assert N.granularity(np.array([1 / 3]))[0] == np.spacing(1 / 3)  # a full-precision value: one ulp
+
+
+def test_r_is_rounding_or_granularity_of_fresh_values():
+    u = N.UNIT["float64"]
+    y = np.array([1e7 + 2.0**-29 - 1e7, 1.25, 3.0])
+    assert N._r(y, u, None).tolist() == pytest.approx([2.0**-29, 0.25, max(16 * u * 3.0, 1.0)])
+    center = np.array([0.0, 1.25, 2.0])  # 1.25 passed through unchanged: no granularity, its rounding only
+    assert N._r(y, u, center).tolist() == pytest.approx([2.0**-29, 16 * u * 1.25, 1.0])
+    assert N._r(y, u, np.zeros(2)).tolist() == pytest.approx([2.0**-29, 0.25, 1.0])  # another shape: all fresh
+
+
+def test_rho_sums_the_moved_entries_or_every_entry_without_granularity():
+    u = 1e-3
+    ct = np.array([2.0, -1.0])
+    up, down = np.array([1.0, 0.5]), np.array([1.0, 0.5])
+    assert N._rho(ct, up, down, u) == pytest.approx(16 * u * (2 * 2.0 + 1 * 1.0))  # nothing moved
+    up2 = np.array([1.0, 0.75])
+    # only entry 1 moved: |ct| (r(0.75) + r(0.5)) = 1 * (max(16u 0.75, 0.25) + max(16u 0.5, 0.5))
+    assert N._rho(ct, up2, down, u) == pytest.approx(0.25 + 0.5)
+    assert N._rho(ct, up2, down, 0.1) == pytest.approx(1.6 * 0.75 + 1.6 * 0.5)
+    assert N._rho(ct, up2, down, u, center=np.array([1.0, 0.5])) == pytest.approx(0.25 + 16 * u * 0.5)
+
+
+def test_the_step_scale_is_the_magnitude_but_at_most_the_spread():
+    assert N._scale(np.zeros(0)).shape == (0,)
+    assert N._scale(np.zeros(3)).tolist() == [1.0, 1.0, 1.0]
+    assert N._scale(np.array([1e3 + 1.0, 1e3 - 1.0])).tolist() == pytest.approx([1.0, 1.0])
+    sd = np.std([4.0, -4.0, 0.0])
+    assert N._scale(np.array([4.0, -4.0, 0.0])).tolist() == pytest.approx([sd, sd, 8.0 / 3.0])  # mean magnitude
+    sd = np.std([1.0, 3.0, 100.0, -100.0])
+    assert N._scale(np.array([1.0, 3.0, 100.0, -100.0])).tolist() == pytest.approx([51.0, 51.0, sd, sd])
+    assert N._scale(np.array([5.0, 5.0])).tolist() == [5.0, 5.0]  # no spread: the magnitude
+
+
+def test_noise_weights_are_a_fourth_difference_scaled_to_one():
+    w = N._noise_weights(2.5)
+    nodes = np.array([-2.5, -1.0, 0.0, 1.0, 2.5])
+    assert np.abs(w).sum() == pytest.approx(1.0) and w.shape == (5,)
+    for p in range(4):  # annihilates cubics: only rounding (and h^4 L'''') is left
+        assert abs(np.sum(w * nodes ** p)) < 1e-12
+    assert abs(np.sum(w * nodes ** 4)) > 0.1
+    assert w.tolist() == pytest.approx(N._NOISE_WEIGHTS.tolist())
+    assert w[0] == pytest.approx(w[4]) and w[1] == pytest.approx(w[3]) and w[1] < 0 < w[2] and w[0] > 0
+
+
+def test_better_step_toward_the_optimum_within_bounds():
+    r = N._better_step(np.array([8.0, 1.0, 1e30, 0.0, np.inf, 2.0]), np.array([1.0, 2.0, 1e-30, 0.0, 1.0, 2.0]))
+    assert r.tolist() == pytest.approx([(1.0 / 16.0) ** (1 / 3), 64.0, 1 / 4096, 64.0, 1 / 4096, 64.0])
+    assert N._better_step(np.array([1e-30]), np.array([1e30])).tolist() == [64.0]
+    assert N._better_step(np.array([2.0]), np.array([1e12])).tolist() == [64.0]
+    assert N._better_step(np.array([10.0]), np.array([1e-3])).tolist() == pytest.approx([(1e-3 / 20.0) ** (1 / 3)])
+    assert N._better_step(np.array([1.0]), np.array([1e30])).tolist() == [64.0]
+
+
+def _t(value, bound):
+    return (value, bound, 0.0, 0.0, np.nan, np.nan, 0.0)
+
+
+def test_corroborated_keeps_the_tightest_estimate_another_agrees_with():
+    tight_wrong, a, b = _t(1.0, 1e-9), _t(2.0, 0.1), _t(2.05, 0.2)
+    assert N._corroborated([tight_wrong, a, b]) == a
+    assert N._corroborated([a, b]) == a and N._corroborated([b, a]) == a
+    # exactly touching bounds agree
+    assert N._corroborated([_t(1.0, 0.5), _t(2.0, 0.5), _t(9.0, 1e-3)]) == _t(1.0, 0.5)
+    # nobody agrees: the tightest, its bound widened to cover every finite estimate
+    got = N._corroborated([_t(1.0, 0.1), _t(3.0, 0.5), _t(9.0, np.inf)])
+    assert got[0] == 1.0 and got[1] == pytest.approx(2.5) and got[2:] == (0.0, 0.0) or np.isnan(got[4])
+    # an infinite bound agrees with nothing
+    lone = N._corroborated([_t(1.0, np.inf), _t(1.0, 0.1)])
+    assert lone[0] == 1.0 and lone[1] == pytest.approx(0.1)
+    assert N._corroborated([_t(1.0, np.inf)])[1] == np.inf
+
+
+def _est(value, jump_h, jump_2h, rounding=0.0):
+    value = np.asarray(value, dtype=float)
+    return N._Estimate(value=value, bound=np.zeros_like(value), jump_h=np.asarray(jump_h, float),
+                       jump_2h=np.asarray(jump_2h, float), left=value - 0.5, right=value + 0.5,
+                       rounding=np.full_like(value, rounding))
+
+
+def test_kinks_are_jumps_at_both_steps_that_do_not_grow_like_curvature():
+    k = N._kinks(_est([1.0, 1.0, 1.0, 1.0], [1.0, 1.0, 0.0, 1.0], [1.0, 2.5, 1.0, 0.0]))
+    assert k.mask.tolist() == [True, False, False, False]  # 2.5x at 2.5x the step: curvature
+    assert k.left.tolist()[0] == 0.5 and k.right.tolist()[0] == 1.5 and np.isnan(k.left[1]) and np.isnan(k.right[2])
+    # the jump must exceed KINK_JUMP of the gradient's scale and four times the rounding
+    assert N._kinks(_est([1.0], [0.9e-3], [0.9e-3])).mask.tolist() == [False]
+    assert N._kinks(_est([1.0], [1.1e-3], [1.1e-3])).mask.tolist() == [True]
+    assert N._kinks(_est([1.0], [1.0], [1.0], rounding=0.3)).mask.tolist() == [False]
+    assert N._kinks(_est([1.0], [1.0], [1.0], rounding=0.2)).mask.tolist() == [True]
+    # the scale is at least 1e-3 of the stage's largest entry
+    assert N._kinks(_est([1000.0, 0.0], [0.0, 0.9e-3], [0.0, 0.9e-3])).mask.tolist() == [False, False]
+    assert N._kinks(_est([1000.0, 0.0], [0.0, 1.1e-3], [0.0, 1.1e-3])).mask.tolist() == [False, True]
+    # between curvature and a kink: a jump_2h within a quarter of 2.5 x jump_h counts as curvature
+    assert N._kinks(_est([1.0], [1.0], [2.5 * 0.74])).mask.tolist() == [True]
+    assert N._kinks(_est([1.0], [1.0], [2.5 * 0.8])).mask.tolist() == [False]
+
+
+def test_computes_in_tells_float32_from_float64_and_restores_the_arrays():
+    x = np.array([0.3, -1.7, 2.2])
+    calls = []
+
+    def f64():
+        calls.append(x.copy())
+        return np.sin(x)
+
+    def f32():
+        return np.sin(x.astype(np.float32)).astype(np.float64)
+
+    assert N.computes_in(f32, f32(), [x]) == "float32"
+    assert x.tolist() == [0.3, -1.7, 2.2]
+    assert N.computes_in(f64, f64(), [x]) == "float64" and x.tolist() == [0.3, -1.7, 2.2]
+    assert len(calls) == 1 + 3  # three forwards of its own
+    assert N.computes_in(f32, f32(), [np.zeros(3)]) == "float64"  # nothing to move
+    assert N.computes_in(f32, np.zeros(0), [x]) == "float64"
+    flat = np.array([1.0, 1.0, 1.0])
+
+    def const32():  # float32 inside, but the output does not depend on the input: no evidence
+        return np.ones(2)
+
+    assert N.computes_in(const32, const32(), [flat]) == "float64"
