@@ -9,7 +9,11 @@ from __future__ import annotations
 
 RULES: list = []
 
+_DEFAULT = "the argument restated as its own default (dataclass field default None)"
 TRIAGE: dict[str, tuple[str, str]] = {
+    # --- oracles/judge.py ---
+    "oracles.judge.x_decide__mutmut_91": (
+        "equivalent", "failure=None dropped from the inconclusive Verdict: None is the field's default"),
 }
 
 

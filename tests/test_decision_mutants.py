@@ -181,7 +181,8 @@ def test_tally_counts_examples_until_the_first_failure_and_keeps_the_last_failur
     t = Tally()
     t.add(_Case(1), [_c("pass")])
     t.add(_Case(2), [_c("inconclusive", example=2)])
-    assert t.examples == 2 and t.counts[("torch", "grad_x")] == 2 and len(t.passing) == 2
+    assert t.examples == 2 and t.counts[("torch", "grad_x")] == 2
+    assert [c.outcome for c in t.passing] == ["pass", "inconclusive"]  # the records of what did not fail
     assert t.inconclusive[("torch", "grad_x")][0] == 1 and t.inconclusive[("torch", "grad_x")][1].example == 2
     t.add(_Case(3), [_c("inconclusive", example=3)])
     assert t.inconclusive[("torch", "grad_x")][0] == 2 and t.inconclusive[("torch", "grad_x")][1].example == 3
@@ -198,6 +199,8 @@ def test_tally_counts_the_documented_difference_only_where_it_showed():
     t = Tally()
     t.add(_Case(1), [_c("pass", differs=True), _c("pass", differs=False)])
     assert t.differences == {("jax", "grad_x"): 1}
+    t.add(_Case(2), [_c("pass", differs=True)])
+    assert t.differences == {("jax", "grad_x"): 2}
 
 
 def _decide(tally, pairs=(("torch", "grad_x"),), requested=4, stopped=False, convention=None):
@@ -247,7 +250,9 @@ def test_decide_out_of_budget_is_not_run_and_spent_never_a_pass():
     t.add(_Case(1), [_c("pass")])
     t.stopped = "the work budget ran out"
     v = _decide(t)[("torch", "grad_x")]
-    assert v.outcome is Outcome.NOT_RUN and v.budget_spent and v.reason.startswith("1 of 4 examples: the work budget ran out;")
+    assert v.outcome is Outcome.NOT_RUN and v.budget_spent
+    assert v.reason == ("1 of 4 examples: the work budget ran out; a check that did not finish never passes "
+                        "(raise work_budget= / --oracle-work-budget, or check smaller shapes)")  # the way out
     assert _decide(t, requested=1)[("torch", "grad_x")].outcome is Outcome.PASS
     # a run stopped by a failure is not a spent budget
     t.add(_Case(2), [_c("fail", stage="forward")])
@@ -276,6 +281,8 @@ def test_decide_a_documented_convention_must_show():
     assert ("torch", "convention") not in out  # torch agrees at the kink: nothing to show
     v = out[("jax", "convention")]
     assert v.outcome is Outcome.PASS and v.stage == "kink x = 0" and v.examples == 1
+    assert (v.layer, v.dtype, v.oracle, v.requested) == ("l", "float64", "jax", 4)
+    assert v.message().startswith("PASS: l [float64] kink x = 0 vs jax: the documented difference showed")
     assert v.reason == "the documented difference showed in 1 comparison(s)"
     quiet = Tally()
     quiet.add(_Case(1), [_c("pass", differs=False)])
@@ -563,24 +570,25 @@ def test_better_step_toward_the_optimum_within_bounds():
     assert N._better_step(np.array([2.0]), np.array([1e12])).tolist() == [64.0]
     assert N._better_step(np.array([10.0]), np.array([1e-3])).tolist() == pytest.approx([(1e-3 / 20.0) ** (1 / 3)])
     assert N._better_step(np.array([1.0]), np.array([1e30])).tolist() == [64.0]
+    # no truncation measured (a linear function): the larger step, and no division warning
+    assert N._better_step(np.array([0.0, 0.0]), np.array([1.0, 0.0])).tolist() == [64.0, 64.0]
 
 
-def _t(value, bound):
-    return (value, bound, 0.0, 0.0, np.nan, np.nan, 0.0)
+def _t(value, bound, jump=0.0):
+    return (value, bound, jump, 2 * jump, -1.0, 1.0, 0.5 * bound)
 
 
 def test_corroborated_keeps_the_tightest_estimate_another_agrees_with():
-    tight_wrong, a, b = _t(1.0, 1e-9), _t(2.0, 0.1), _t(2.05, 0.2)
-    assert N._corroborated([tight_wrong, a, b]) == a
-    assert N._corroborated([a, b]) == a and N._corroborated([b, a]) == a
+    tight_wrong, a, b = _t(1.0, 1e-9, 3.0), _t(2.05, 0.1, 4.0), _t(2.0, 0.2, 5.0)
+    assert N._corroborated([tight_wrong, a, b]) == a  # the tightest that is corroborated, not the smallest value
+    assert N._corroborated([b, a]) == a
     # exactly touching bounds agree
     assert N._corroborated([_t(1.0, 0.5), _t(2.0, 0.5), _t(9.0, 1e-3)]) == _t(1.0, 0.5)
-    # nobody agrees: the tightest, its bound widened to cover every finite estimate
-    got = N._corroborated([_t(1.0, 0.1), _t(3.0, 0.5), _t(9.0, np.inf)])
-    assert got[0] == 1.0 and got[1] == pytest.approx(2.5) and got[2:] == (0.0, 0.0) or np.isnan(got[4])
+    # nobody agrees: the tightest (whatever its value), its bound widened to cover every finite estimate
+    got = N._corroborated([_t(3.0, 0.1, 5.0), _t(1.0, 0.5, 6.0), _t(9.0, np.inf, 7.0)])
+    assert got == (3.0, 2.5, 5.0, 10.0, -1.0, 1.0, 0.05)
     # an infinite bound agrees with nothing
-    lone = N._corroborated([_t(1.0, np.inf), _t(1.0, 0.1)])
-    assert lone[0] == 1.0 and lone[1] == pytest.approx(0.1)
+    assert N._corroborated([_t(1.0, np.inf), _t(1.0, 0.1)]) == _t(1.0, 0.1)
     assert N._corroborated([_t(1.0, np.inf)])[1] == np.inf
 
 
@@ -603,6 +611,16 @@ def test_kinks_are_jumps_at_both_steps_that_do_not_grow_like_curvature():
     # the scale is at least 1e-3 of the stage's largest entry
     assert N._kinks(_est([1000.0, 0.0], [0.0, 0.9e-3], [0.0, 0.9e-3])).mask.tolist() == [False, False]
     assert N._kinks(_est([1000.0, 0.0], [0.0, 1.1e-3], [0.0, 1.1e-3])).mask.tolist() == [False, True]
+    # more than four times the rounding: a jump of exactly that is not a kink
+    assert N._kinks(_est([1.0], [1.0], [5.0], rounding=0.25)).mask.tolist() == [False]
+    assert N._kinks(_est([1.0], [5.0], [1.0], rounding=0.25)).mask.tolist() == [False]
+    assert N._kinks(_est([1.0], [1.01], [5.0], rounding=0.25)).mask.tolist() == [True]
+    # a gradient whose entries are all small is judged at its own size (the 1e-3 floor is relative)
+    assert N._kinks(_est([1e-5, 0.0], [1e-7, 0.0], [1e-7, 0.0])).mask.tolist() == [True, False]
+    # an input with no entries has no kinks
+    assert N._kinks(_est(np.zeros(0), np.zeros(0), np.zeros(0))).mask.shape == (0,)
+    # exactly a quarter of 2.5 x jump_h away from curvature's growth still counts as curvature
+    assert N._kinks(_est([1.0], [1.0], [1.875])).mask.tolist() == [False]
     # between curvature and a kink: a jump_2h within a quarter of 2.5 x jump_h counts as curvature
     assert N._kinks(_est([1.0], [1.0], [2.5 * 0.74])).mask.tolist() == [True]
     assert N._kinks(_est([1.0], [1.0], [2.5 * 0.8])).mask.tolist() == [False]
