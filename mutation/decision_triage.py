@@ -12,8 +12,28 @@ RULES: list = []
 _DEFAULT = "the argument restated as its own default (dataclass field default None)"
 TRIAGE: dict[str, tuple[str, str]] = {
     # --- oracles/judge.py ---
+    "oracles.judge.x__build__mutmut_81": (
+        "equivalent", "reference_value kept when there is no worst index: measure sets both or neither (None)"),
+    "oracles.judge.x__build__mutmut_83": (
+        "equivalent", "oracle_value kept when there is no worst index: measure sets both or neither (None)"),
     "oracles.judge.x_decide__mutmut_91": (
         "equivalent", "failure=None dropped from the inconclusive Verdict: None is the field's default"),
+    # --- oracles/budget.py ---
+    "oracles.budget.x_envelope__mutmut_25": (
+        "equivalent", "one more slot in the octave table: indices go up to octave.max() + 2, the extra one is never read"),
+    # --- oracles/tolerances.py ---
+    "oracles.tolerances.x_resolution_needed__mutmut_8": (
+        "equivalent", "errstate(invalid=None): nothing in that block can be an invalid operation (abs, isfinite, "
+        "a max over finite values)"),
+    # --- oracles/numerical.py ---
+    "oracles.numerical.x__better_step__mutmut_26": (
+        "equivalent", "no upper clip: the ratio is never above REFINE^2 = 64 (the optimum is taken only where "
+        "truncation > rounding, where it is below cbrt(1/2))"),
+    "oracles.numerical.x__better_step__mutmut_33": (
+        "equivalent", "nan_to_num without nan=1.0: the ratio is never NaN (a NaN comparison picks REFINE^2, and "
+        "the cube root is taken only where truncation > rounding, both then ordered numbers)"),
+    "oracles.numerical.x__better_step__mutmut_34": (
+        "equivalent", "nan=2.0 instead of 1.0: the ratio is never NaN (see mutant 33)"),
 }
 
 

@@ -47,6 +47,8 @@ def test_a_note_fails_whatever_the_numbers_and_empty_notes_are_dropped():
     c = _cmp([1.0], [1.0], note="protocol breach")
     assert c.failed and c.note == "protocol breach"
     assert _cmp([1.0], [1.0], note="").passed
+    both = compare(np.array([1.0]), np.array([1.0, 2.0]), T64, note="protocol breach", **META)
+    assert both.note == "protocol breach; shape (1,) != expected (2,)"  # every finding, in order
 
 
 def test_a_documented_convention_at_a_kink_passes_out_of_tolerance_and_says_it_differs():
@@ -324,6 +326,13 @@ def test_resolution_needed_against_the_stage_or_the_example_scale():
     assert resolution_needed(np.zeros(2), scale=3.0).tolist() == pytest.approx([3e-7, 3e-7])
     assert resolution_needed(np.array([-2.0, np.inf])).tolist()[0] == pytest.approx(2e-4)  # |value|, inf left out
     assert resolution_needed(np.array([1.0]), scale=0.5).tolist() == pytest.approx([1e-4])
+    # small values are resolved against their own largest, not against 1
+    assert resolution_needed(np.array([1e-3, 0.0])).tolist() == pytest.approx([1e-7, 1e-10])
+    # nothing finite, or nothing at all: no floor from the stage (an infinite value needs nothing finite)
+    assert resolution_needed(np.array([np.inf, 0.0])).tolist() == [np.inf, 0.0]
+    assert resolution_needed(np.zeros(0)).shape == (0,)
+    # float32 values: the threshold in float64 all the same
+    assert resolution_needed(np.array([3.0, 1e-9], np.float32)).dtype == np.float64
 
 
 # --- measure ------------------------------------------------------------------------------------------------
