@@ -16,6 +16,10 @@ TRIAGE: dict[str, tuple[str, str]] = {
         "equivalent", "reference_value kept when there is no worst index: measure sets both or neither (None)"),
     "oracles.judge.x__build__mutmut_83": (
         "equivalent", "oracle_value kept when there is no worst index: measure sets both or neither (None)"),
+    "oracles.judge.x__undecidable__mutmut_19": (
+        "equivalent", "the reason for arrays NumPy cannot read (ragged): measure reads them next and raises the same error"),
+    "oracles.judge.x_missing__mutmut_2": (
+        "equivalent", "float(np.max(atol)) of a float atol is that float"),
     "oracles.judge.x_decide__mutmut_91": (
         "equivalent", "failure=None dropped from the inconclusive Verdict: None is the field's default"),
     # --- oracles/budget.py ---
@@ -26,6 +30,8 @@ TRIAGE: dict[str, tuple[str, str]] = {
         "equivalent", "errstate(invalid=None): nothing in that block can be an invalid operation (abs, isfinite, "
         "a max over finite values)"),
     # --- oracles/numerical.py ---
+    "oracles.numerical.x__noise_weights__mutmut_11": (
+        "equivalent", "2 / prod instead of 1 / prod: the weights are scaled to sum |w| = 1 right after"),
     "oracles.numerical.x__better_step__mutmut_26": (
         "equivalent", "no upper clip: the ratio is never above REFINE^2 = 64 (the optimum is taken only where "
         "truncation > rounding, where it is below cbrt(1/2))"),

@@ -658,3 +658,43 @@ def test_computes_in_tells_float32_from_float64_and_restores_the_arrays():
         return np.ones(2)
 
     assert N.computes_in(const32, const32(), [flat]) == "float64"
+
+
+# --- what a comparison records when something is missing or odd ------------------------------------------------
+def test_a_missing_oracle_answer_records_the_largest_atol_and_formats():
+    ref = {"grad_x": np.array([1.0, 2.0])}
+    tol = {("torch", "grad_x"): Tol(np.array([1e-5, 3e-5]), 2e-5)}
+    c, = judge_example(_run({"torch": None}, ref, tolerances=tol, stages=("grad_x",)))
+    assert c.failed and c.atol == 3e-5 and c.rtol == 2e-5 and c.max_abs == math.inf and c.max_rel == math.inf
+    assert c.headroom == 0.0 and "atol=3e-05 rtol=2e-05 (headroom 0, needs >= 1)" in c.message()
+    c, = judge_example(_run({"torch": None}, ref, stages=("grad_x",)))
+    assert c.atol == 1e-12 and "max_abs=inf max_rel=inf, tolerance atol=1e-12 rtol=1e-09" in c.message()
+
+
+def test_a_measurement_that_failed_on_its_own_has_no_headroom():
+    c = compare(np.array([1.0]), np.array([1.0, 2.0]), T64, **META)
+    assert c.failed and c.headroom == 0.0 and c.max_abs == math.inf
+    assert compare(np.array([1.0]), np.array([1.0]), T64, **META).seconds == 0.0
+
+
+def test_compare_holds_the_reference_to_the_check_dtype_not_the_oracle_dtype():
+    ref32 = np.array([1.0, 2.0], np.float32)
+    ok = compare(ref32, np.array([1.0, 2.0]), Tol(1e-5, 1e-5), **{**META, "dtype": "float32"})
+    assert ok.passed, ok.note
+    bad = compare(ref32, np.array([1.0, 2.0]), T64, **{**META, "dtype": "float64"})
+    assert bad.failed and "dtype float32 != float64" in bad.note
+
+
+def test_overflow_mode_leaves_odd_arrays_to_the_measurement():
+    # an integer oracle answer equal to the reference: nothing to leave out, a pass
+    c, = judge_example(_run({"torch": {"grad_x": np.array([1, 2])}}, {"grad_x": np.array([1.0, 2.0])}, overflow=True,
+                            stages=("grad_x",)))
+    assert c.passed
+    # an integer reference against an overflowing oracle: fails as not floating, no crash
+    c, = judge_example(_run({"torch": {"grad_x": np.array([np.inf, 2.0])}}, {"grad_x": np.array([1, 2])}, overflow=True,
+                            stages=("grad_x",)))
+    assert c.failed and "not floating" in c.note
+    # shapes that differ: a shape failure, whatever overflows
+    c, = judge_example(_run({"torch": {"grad_x": np.array([np.inf, 2.0])}}, {"grad_x": np.array([1.0])}, overflow=True,
+                            stages=("grad_x",)))
+    assert c.failed and "shape (1,) != expected (2,)" in c.note
