@@ -29,7 +29,25 @@ TRIAGE: dict[str, tuple[str, str]] = {
     "oracles.tolerances.x_resolution_needed__mutmut_8": (
         "equivalent", "errstate(invalid=None): nothing in that block can be an invalid operation (abs, isfinite, "
         "a max over finite values)"),
+    # --- oracles/undecided.py ---
+    "oracles.undecided.x__scale__mutmut_13": (
+        "equivalent", "np.size(None) is 1: empty stages are no longer skipped, and their max with initial=0 adds 0"),
     # --- oracles/numerical.py ---
+    "oracles.numerical.x__r__mutmut_5": (
+        "equivalent", "np.ones(..., dtype=None): float ones instead of True, np.where reads them the same"),
+    "oracles.numerical.x__r__mutmut_7": (
+        "equivalent", "np.ones(...) without dtype: float ones instead of True, np.where reads them the same"),
+    "oracles.numerical.x__r__mutmut_8": (
+        "equivalent", "np.ones(np.shape(None)): a scalar True, which broadcasts to every entry"),
+    "oracles.numerical.x_granularity__mutmut_3": (
+        "equivalent", "no float64 conversion: a value's last significant bit does not depend on the float type "
+        "holding it (float32 mantissas scaled by 2^53 stay exact; integers go through frexp as float64)"),
+    "oracles.numerical.x_granularity__mutmut_5": (
+        "equivalent", "as mutant 3 (np.asarray without dtype)"),
+    "oracles.numerical.x_granularity__mutmut_16": (
+        "equivalent", "frexp(1.0) instead of frexp(0.0) where y is not finite: those entries become inf afterwards"),
+    "oracles.numerical.x_granularity__mutmut_25": (
+        "equivalent", "astype(None) is astype(float64)"),
     "oracles.numerical.x__noise_weights__mutmut_11": (
         "equivalent", "2 / prod instead of 1 / prod: the weights are scaled to sum |w| = 1 right after"),
     "oracles.numerical.x__better_step__mutmut_26": (

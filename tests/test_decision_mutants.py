@@ -499,6 +499,7 @@ def test_own_bound_for_a_bounded_and_for_an_exact_oracle():
     answer = {"forward": np.array([1e6]), "grad_x": exp, "grad_b": np.array([np.inf, -3.0])}
     assert answer_scale(answer) == 3.0  # gradients only, finite entries only
     assert answer_scale({"forward": np.ones(1), "grad_x": np.zeros(0)}) == 0.0
+    assert answer_scale({"grad_x": np.array([np.inf, np.nan]), "grad_b": np.array([0.5])}) == 0.5  # small, or nothing finite
     # a bounded oracle: its bound, resolved against the example's largest gradient (3: 3e-7 needed at the zero)
     assert own_bound(exp, exp, T64, np.array([0.0, 1e-6]), None, m_in, "numerical", answer)[0] != ""
     assert own_bound(exp, exp, T64, np.array([0.0, 1e-7]), None, m_in, "numerical", answer) == ("", "")
@@ -698,3 +699,14 @@ def test_overflow_mode_leaves_odd_arrays_to_the_measurement():
     c, = judge_example(_run({"torch": {"grad_x": np.array([np.inf, 2.0])}}, {"grad_x": np.array([1.0])}, overflow=True,
                             stages=("grad_x",)))
     assert c.failed and "shape (1,) != expected (2,)" in c.note
+
+
+def test_an_oracle_value_that_overflowed_is_read_without_a_warning():
+    """Warnings are errors in this suite: a non-finite central difference (the forward overflowed) under a
+    tolerance without rtol must give a reason, not an invalid-operation warning."""
+    exp = np.array([np.inf, np.nan, 1.0])
+    why = undecided_reason(exp, exp, Tol(1e-12, 0.0), np.array([np.inf, np.inf, 0.0]), None, True)
+    assert "cannot tell" in why
+    assert undecided_reason(np.zeros(3), exp, Tol(1e-12, 0.0), np.zeros(3), _kinks([True, True, True]), False) != ""
+    huge = np.array([1.7e308])
+    assert undecided_reason(huge, huge, Tol(1.7e308, 1.0), np.zeros(1), None, True) == ""
