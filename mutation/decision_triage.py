@@ -30,6 +30,14 @@ TRIAGE: dict[str, tuple[str, str]] = {
         "equivalent", "errstate(invalid=None): nothing in that block can be an invalid operation (abs, isfinite, "
         "a max over finite values)"),
     # --- oracles/undecided.py ---
+    "oracles.undecided.x__allowed__mutmut_11": (
+        "equivalent", "np.asarray(atol) without float64: an atol is a float or the budget's float64 array"),
+    "oracles.undecided.x__allowed__mutmut_13": (
+        "equivalent", "as mutant 11 (np.asarray(atol) without dtype)"),
+    "oracles.undecided.x__allowed__mutmut_17": (
+        "equivalent", "np.asarray(expected) without float64: its one caller passes float64 already"),
+    "oracles.undecided.x__allowed__mutmut_19": (
+        "equivalent", "as mutant 17"),
     "oracles.undecided.x__scale__mutmut_13": (
         "equivalent", "np.size(None) is 1: empty stages are no longer skipped, and their max with initial=0 adds 0"),
     # --- oracles/numerical.py ---

@@ -462,7 +462,7 @@ def test_a_tight_bound_decides_and_a_loose_one_says_where_and_by_how_much():
     why = undecided_reason(exp, exp, tol, np.array([1e-3, 5e-3]), None, True, oracle="directional")
     assert why.startswith("directional cannot tell: its own error bound 0.005 at (1,)") and "on 2 of 2 entries" in why
     assert "nan" not in undecided_reason(exp, exp, tol, np.array([np.inf, 0.0]), None, True)
-    assert "cannot tell" in undecided_reason(exp, exp, tol, np.array([np.inf, 0.0]), None, True)
+    assert undecided_reason(exp, exp, tol, np.array([np.inf, 0.0]), None, True).startswith("numerical cannot tell")
     # the reference's own allowance larger still: the bound changes nothing (float32)
     assert undecided_reason(exp, exp, Tol(1.0, 0.0), np.array([5e-3, 5e-3]), None, True) == ""
     # the example's scale: a zero gradient is resolved against it
