@@ -38,6 +38,19 @@ TRIAGE: dict[str, tuple[str, str]] = {
         "equivalent", "np.asarray(expected) without float64: its one caller passes float64 already"),
     "oracles.undecided.x__allowed__mutmut_19": (
         "equivalent", "as mutant 17"),
+    "oracles.undecided.x_undecided_reason__mutmut_6": (
+        "equivalent", "expected read without float64: the numerical and directional oracles' values are float64"),
+    "oracles.undecided.x_undecided_reason__mutmut_8": ("equivalent", "as mutant 6"),
+    "oracles.undecided.x_undecided_reason__mutmut_15": (
+        "equivalent", "own read without float64: every bound (numerical.py, directional.py) is a float64 array"),
+    "oracles.undecided.x_undecided_reason__mutmut_17": ("equivalent", "as mutant 15"),
+    "oracles.undecided.x_undecided_reason__mutmut_57": (
+        "equivalent", "loose.reshape(None) keeps the shape; np.flatnonzero flattens it anyway"),
+    "oracles.undecided.x_undecided_reason__mutmut_59": (
+        "equivalent", "reshape(-2) is reshape(-1) in NumPy (any negative size is 'the rest')"),
+    "oracles.undecided.x_undecided_reason__mutmut_62": (
+        "equivalent", "errstate(divide=None): the divisor is at least 1e-300, never zero"),
+    "oracles.undecided.x_undecided_reason__mutmut_65": ("equivalent", "as mutant 62 (divide left out)"),
     "oracles.undecided.x__scale__mutmut_13": (
         "equivalent", "np.size(None) is 1: empty stages are no longer skipped, and their max with initial=0 adds 0"),
     # --- oracles/numerical.py ---

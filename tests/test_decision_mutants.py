@@ -710,3 +710,16 @@ def test_an_oracle_value_that_overflowed_is_read_without_a_warning():
     assert undecided_reason(np.zeros(3), exp, Tol(1e-12, 0.0), np.zeros(3), _kinks([True, True, True]), False) != ""
     huge = np.array([1.7e308])
     assert undecided_reason(huge, huge, Tol(1.7e308, 1.0), np.zeros(1), None, True) == ""
+
+
+def test_the_resolution_boundary_and_extreme_bounds():
+    tol = Tol(1e-12, 1e-9)
+    two = np.array([2.0])
+    need = resolution_needed(two)
+    assert undecided_reason(two, two, tol, need.copy(), None, True) == ""  # a bound exactly at the resolution decides
+    assert undecided_reason(two, two, tol, np.nextafter(need, 1.0), None, True) != ""
+    zero = np.zeros(1)  # a zero gradient and no example scale: no bound can resolve it
+    assert undecided_reason(zero, zero, tol, np.array([1e-8]), None, True).startswith("numerical cannot tell")
+    assert "cannot tell" in undecided_reason(zero, zero, tol, np.array([1e10]), None, True)
+    inf = np.array([np.inf, 1.0])  # an infinite value with an infinite bound: undecided, without a warning
+    assert "cannot tell" in undecided_reason(inf, inf, tol, np.array([np.inf, 0.0]), None, True)
