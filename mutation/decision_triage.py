@@ -51,6 +51,13 @@ TRIAGE: dict[str, tuple[str, str]] = {
     "oracles.undecided.x_undecided_reason__mutmut_62": (
         "equivalent", "errstate(divide=None): the divisor is at least 1e-300, never zero"),
     "oracles.undecided.x_undecided_reason__mutmut_65": ("equivalent", "as mutant 62 (divide left out)"),
+    "oracles.undecided.x_undecided_reason__mutmut_77": ("equivalent", "reshape(None) before argmax: argmax flattens anyway"),
+    "oracles.undecided.x_undecided_reason__mutmut_96": ("equivalent", "reshape(-2) is reshape(-1)"),
+    "oracles.undecided.x_undecided_reason__mutmut_117": (
+        "equivalent", "reference read without float64: subtracting the float64 expected makes float64 anyway"),
+    "oracles.undecided.x_undecided_reason__mutmut_119": ("equivalent", "as mutant 117"),
+    "oracles.undecided.x_undecided_reason__mutmut_137": ("equivalent", "as mutant 57 (reshape(None), flatnonzero)"),
+    "oracles.undecided.x_undecided_reason__mutmut_139": ("equivalent", "reshape(-2) is reshape(-1)"),
     "oracles.undecided.x__scale__mutmut_13": (
         "equivalent", "np.size(None) is 1: empty stages are no longer skipped, and their max with initial=0 adds 0"),
     # --- oracles/numerical.py ---

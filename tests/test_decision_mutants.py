@@ -723,3 +723,23 @@ def test_the_resolution_boundary_and_extreme_bounds():
     assert "cannot tell" in undecided_reason(zero, zero, tol, np.array([1e10]), None, True)
     inf = np.array([np.inf, 1.0])  # an infinite value with an infinite bound: undecided, without a warning
     assert "cannot tell" in undecided_reason(inf, inf, tol, np.array([np.inf, 0.0]), None, True)
+
+
+def test_the_reason_names_the_entry_furthest_above_its_resolution():
+    tol = Tol(1e-12, 1e-9)
+    exp = np.array([1.0, 100.0])  # needs 1e-4 and 1e-2: the first bound is 10x too loose, the second 5x
+    why = undecided_reason(exp, exp, tol, np.array([1e-3, 5e-2]), None, True)
+    assert "bound 0.001 at (0,) (value 1)" in why and "on 2 of 2 entries" in why
+    inf = np.array([np.inf, 1.0])  # an infinite bound on an infinite value is the worst of all
+    why = undecided_reason(inf, inf, tol, np.array([np.inf, 1e-2]), None, True)
+    assert "bound inf at (0,)" in why
+
+
+def test_a_disagreement_exactly_at_the_tolerance_is_no_disagreement():
+    kinks = _kinks([True])
+    assert undecided_reason(np.array([0.75]), np.array([0.5]), Tol(0.25, 0.0), np.zeros(1), kinks, False) == ""
+    assert undecided_reason(np.array([0.76]), np.array([0.5]), Tol(0.25, 0.0), np.zeros(1), kinks, False) != ""
+    # infinities on both sides do not warn
+    two = _kinks([False, True])
+    assert undecided_reason(np.array([np.inf, 0.0]), np.array([np.inf, 0.5]), Tol(1e-12, 1e-9), np.zeros(2), two,
+                            False) == ""
