@@ -20,11 +20,27 @@ TRIAGE: dict[str, tuple[str, str]] = {
         "equivalent", "the reason for arrays NumPy cannot read (ragged): measure reads them next and raises the same error"),
     "oracles.judge.x_missing__mutmut_2": (
         "equivalent", "float(np.max(atol)) of a float atol is that float"),
+    "oracles.judge.x_judge_example__mutmut_67": (
+        "equivalent", "undecided = None instead of \"\": every later test of it is a truth test"),
+    "oracles.judge.x_judge_example__mutmut_130": (
+        "equivalent", "repro None instead of \"\" per example: with_repro replaces any falsy repro of the kept "
+        "failure by its case's snippet when the check is decided; passing comparisons store \"\" regardless"),
     "oracles.judge.x_decide__mutmut_91": (
         "equivalent", "failure=None dropped from the inconclusive Verdict: None is the field's default"),
     # --- oracles/budget.py ---
     "oracles.budget.x_envelope__mutmut_25": (
         "equivalent", "one more slot in the octave table: indices go up to octave.max() + 2, the extra one is never read"),
+    "oracles.budget.x_measured_noise__mutmut_19": (
+        "equivalent", "truth read without float64: every truth is a float64 run (PyTorch in float64, a network's float64 pass)"),
+    "oracles.budget.x_measured_noise__mutmut_21": ("equivalent", "as mutant 19"),
+    "oracles.budget.x_measured_noise__mutmut_33": (
+        "equivalent", "an answer read without float64: subtracting the float64 truth makes float64 anyway"),
+    "oracles.budget.x_measured_noise__mutmut_35": ("equivalent", "as mutant 33"),
+    "oracles.budget.x_smooth_only__mutmut_12": (
+        "equivalent", "truth read without float64: the truth and the moved answer are float64 runs (float64_noise, float32_noise)"),
+    "oracles.budget.x_smooth_only__mutmut_14": ("equivalent", "as mutant 12"),
+    "oracles.budget.x_smooth_only__mutmut_16": ("equivalent", "as mutant 12 (the moved answer)"),
+    "oracles.budget.x_smooth_only__mutmut_18": ("equivalent", "as mutant 12 (the moved answer)"),
     # --- oracles/tolerances.py ---
     "oracles.tolerances.x_resolution_needed__mutmut_8": (
         "equivalent", "errstate(invalid=None): nothing in that block can be an invalid operation (abs, isfinite, "
@@ -61,6 +77,11 @@ TRIAGE: dict[str, tuple[str, str]] = {
     "oracles.undecided.x__scale__mutmut_13": (
         "equivalent", "np.size(None) is 1: empty stages are no longer skipped, and their max with initial=0 adds 0"),
     # --- oracles/numerical.py ---
+    "oracles.numerical.x__rho__mutmut_9": (
+        "equivalent", "the cotangent has the output's shape (one cotangent entry per output entry), so broadcasting "
+        "with up.shape alone, or with np.shape(None) = (), gives up's shape"),
+    "oracles.numerical.x__rho__mutmut_10": ("equivalent", "as mutant 9"),
+    "oracles.numerical.x__rho__mutmut_11": ("equivalent", "as mutant 9"),
     "oracles.numerical.x__r__mutmut_5": (
         "equivalent", "np.ones(..., dtype=None): float ones instead of True, np.where reads them the same"),
     "oracles.numerical.x__r__mutmut_7": (

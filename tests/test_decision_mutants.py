@@ -743,3 +743,62 @@ def test_a_disagreement_exactly_at_the_tolerance_is_no_disagreement():
     two = _kinks([False, True])
     assert undecided_reason(np.array([np.inf, 0.0]), np.array([np.inf, 0.5]), Tol(1e-12, 1e-9), np.zeros(2), two,
                             False) == ""
+
+
+def test_measured_noise_key_order_small_scales_and_empty_stages():
+    t = np.array([0.5])
+    out = measured_noise({"none": None, "unanswered": t, "a": t}, {"unanswered": [], "a": [t + 1e-7]})
+    assert set(out) == {"a"} and out["a"].scale == 0.5  # the stage's own largest, not 1
+    empty = measured_noise({"e": np.zeros(0)}, {"e": [np.zeros(0)]}, at_least=2.0)
+    assert empty["e"].scale == 2.0 and empty["e"].entries.size == 0
+
+
+def test_smooth_only_key_order_small_scales_and_the_cap_itself():
+    out = smooth_only({"bad": np.ones(2), "g": np.array([1e-6, 1e-12])}, {"bad": np.ones(3), "g": np.array([1e-6, 0.0])})
+    assert set(out) == {"g"} and out["g"].tolist() == [1e-6, 0.0]  # 1e-12 is a jump at 1e-3 x 1e-6
+    cap = PERTURB_CAP * np.maximum(0.0, 1e-3 * 1.0)
+    kept = smooth_only({"g": np.array([cap, 1.0])}, {"g": np.array([0.0, 1.0])})["g"]
+    assert kept.tolist() == [cap, 1.0]  # a move of exactly the cap is rounding
+
+
+def test_rho_a_value_passed_through_has_no_granularity():
+    u = 1e-6
+    got = N._rho(np.array([1.0]), np.array([1.25]), np.array([1.0]), u, center=np.array([1.25]))
+    assert got == pytest.approx(16 * u * 1.25 + 1.0)  # up equals the centre: its rounding only
+
+
+def test_judge_example_applies_the_convention_and_times_each_oracle():
+    ref = {"grad_x": np.array([0.0])}
+    c, = judge_example(_run({"jax": {"grad_x": np.array([1.0])}}, ref, stages=("grad_x",), convention=RELU0))
+    assert c.passed and c.extra["differs"] is True and c.seconds == 0.0  # jax was not timed in this run
+    c, = judge_example(_run({"torch": {"grad_x": np.array([0.0])}}, ref, stages=("grad_x",)))
+    assert c.seconds == 0.25
+
+
+def test_judge_example_measures_the_joint_stage_in_float64_whatever_the_dtype():
+    from oracles.names import JOINT, Stage
+
+    run = ExampleRun(layer="l", dtype="float32", shapes={}, example=0, stages=(Stage(JOINT),),
+                     reference={JOINT: np.array([1.0, 2.0])}, notes={}, answers={"directional": {JOINT: np.array([1.0, 2.0])}},
+                     seconds={}, tolerances={("directional", JOINT): Tol(1e-5, 1e-5)})
+    c, = judge_example(run)
+    assert c.passed, c.note
+
+
+def test_judge_example_empty_input_and_a_disagreement_only_on_a_kink():
+    c, = judge_example(_run({"numerical": {"grad_x": np.zeros(0)}}, {"grad_x": np.zeros(0)}, stages=("grad_x",),
+                            uncertainty={("numerical", "grad_x"): np.zeros(0)}))
+    assert c.extra["bound"] == 0.0 and c.outcome == "inconclusive"
+    kinks = {"grad_x": _kinks([False, True])}
+    c, = judge_example(_run({"numerical": {"grad_x": np.array([1.0, 0.5])}}, {"grad_x": np.array([1.0, 0.0])},
+                            stages=("grad_x",), uncertainty={("numerical", "grad_x"): np.full(2, 1e-12)}, kinks=kinks))
+    assert c.outcome == "inconclusive" and c.note.startswith("not differentiable at (1,) (1 disagreeing entry")
+
+
+def test_a_failing_verdict_carries_the_examples_repro_snippet():
+    from broken_layers import BROKEN
+    from oracles import run_check
+
+    spec, dtype, _ = BROKEN["affine_db_wrong_axis"]
+    v = run_check(spec, dtype, ("torch",), max_examples=3, record=False).verdicts[("torch", "grad_b")]
+    assert v.outcome is Outcome.FAIL and "replay(" in v.failure.repro and "replay(" in v.message()
