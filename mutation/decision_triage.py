@@ -11,6 +11,14 @@ RULES: list = []
 
 _DEFAULT = "the argument restated as its own default (dataclass field default None)"
 TRIAGE: dict[str, tuple[str, str]] = {
+    # --- oracles/comparison.py: _errors' fast path (everything finite, atol > 0) and its general path give the
+    # same numbers wherever the fast one applies; these mutants only send more inputs down the general path ---
+    "oracles.comparison.x__errors__mutmut_12": ("equivalent", "np.all(atol > 0) of a float atol is atol > 0"),
+    "oracles.comparison.x__errors__mutmut_15": ("equivalent", "atol > 1: float atols at or below 1 take the general path, same numbers"),
+    "oracles.comparison.x__errors__mutmut_16": ("equivalent", "np.all(None) is False: array atols take the general path, same numbers"),
+    "oracles.comparison.x__errors__mutmut_18": ("equivalent", "atol > 1: array atols take the general path, same numbers"),
+    "oracles.comparison.x__errors__mutmut_21": ("equivalent", "np.abs into a new array instead of in place: same values"),
+    "oracles.comparison.x__errors__mutmut_23": ("equivalent", "as mutant 21"),
     # --- oracles/judge.py ---
     "oracles.judge.x__build__mutmut_81": (
         "equivalent", "reference_value kept when there is no worst index: measure sets both or neither (None)"),

@@ -802,3 +802,16 @@ def test_a_failing_verdict_carries_the_examples_repro_snippet():
     spec, dtype, _ = BROKEN["affine_db_wrong_axis"]
     v = run_check(spec, dtype, ("torch",), max_examples=3, record=False).verdicts[("torch", "grad_b")]
     assert v.outcome is Outcome.FAIL and "replay(" in v.failure.repro and "replay(" in v.message()
+
+
+def test_measure_edge_tolerances_and_huge_relative_errors_without_warnings():
+    # atol 0 on an exact zero that both sides give: agreement (infinite headroom), not 0/0
+    assert measure(np.array([0.0, 1.0]), np.array([0.0, 1.0]), Tol(0.0, 1e-9)).headroom == math.inf
+    assert measure(np.array([0.0, 1.0]), np.array([0.0, 1.0]), Tol(np.array([0.0, 1e-5]), 1e-9)).headroom == math.inf
+    # an error over an exact zero: a huge relative error, never an overflow warning
+    m = measure(np.array([1e10]), np.array([0.0]), T64)
+    assert m.max_rel == math.inf and not m.within
+    m = measure(np.array([1e10, np.nan]), np.array([0.0, np.nan]), T64)
+    assert m.max_rel == math.inf and not m.within
+    m = measure(np.array([1.0, np.nan]), np.array([0.0, np.nan]), Tol(0.0, 1e-9))  # nothing allowed at all
+    assert m.headroom == 0.0 and m.worst_index == (0,)
