@@ -19,6 +19,13 @@ TRIAGE: dict[str, tuple[str, str]] = {
     "oracles.comparison.x__errors__mutmut_18": ("equivalent", "atol > 1: array atols take the general path, same numbers"),
     "oracles.comparison.x__errors__mutmut_21": ("equivalent", "np.abs into a new array instead of in place: same values"),
     "oracles.comparison.x__errors__mutmut_23": ("equivalent", "as mutant 21"),
+    "oracles.comparison.x_measure__mutmut_7": ("equivalent", "float(np.max(atol)) of a float atol is that float"),
+    "oracles.comparison.x_measure__mutmut_57": ("equivalent", "astype(None) is astype(float64)"),
+    "oracles.comparison.x_measure__mutmut_58": ("equivalent", "astype(None) is astype(float64)"),
+    "oracles.comparison.x_measure__mutmut_90": (
+        "equivalent", "problems left out of an empty measurement: an empty reference can have none (the dtype and "
+        "non-finite checks need entries)"),
+    "oracles.comparison.x_measure__mutmut_91": ("equivalent", "compared=0 restated as the field's default"),
     # --- oracles/judge.py ---
     "oracles.judge.x__build__mutmut_81": (
         "equivalent", "reference_value kept when there is no worst index: measure sets both or neither (None)"),

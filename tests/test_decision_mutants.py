@@ -815,3 +815,20 @@ def test_measure_edge_tolerances_and_huge_relative_errors_without_warnings():
     assert m.max_rel == math.inf and not m.within
     m = measure(np.array([1.0, np.nan]), np.array([0.0, np.nan]), Tol(0.0, 1e-9))  # nothing allowed at all
     assert m.headroom == 0.0 and m.worst_index == (0,)
+
+
+def test_the_dtype_diagnostic_judges_the_values_under_the_tolerance_in_force():
+    tol = Tol(1e-5, 1e-3)
+    agree = "the values agree, the layer returns float64 for float32 input"
+    for act, exp in [([1e-6], [0.0]),                 # within atol (NumPy's default atol, 1e-8, would not be)
+                     ([1.0001], [1.0]),               # within rtol (NumPy's default rtol, 1e-5, would not be)
+                     ([np.nan, 1.0], [np.nan, 1.0])]:  # NaN in the same places
+        m = measure(np.array(act), np.array(exp, np.float32), tol, "float32")
+        assert m.problems[0].endswith(agree), (act, m.problems)
+
+
+def test_empty_and_not_floating_comparisons_format_their_numbers():
+    empty = compare(np.zeros(0), np.zeros(0), T64, **META)
+    assert "max_abs=0 max_rel=0, tolerance atol=1e-12 rtol=1e-09" in empty.message()
+    ints = compare(np.array([1, 2]), np.array([1.0, 2.0]), T64, **META)
+    assert ints.failed and "tolerance atol=1e-12 rtol=1e-09" in ints.message() and ints.atol == 1e-12
