@@ -26,6 +26,20 @@ TRIAGE: dict[str, tuple[str, str]] = {
         "equivalent", "problems left out of an empty measurement: an empty reference can have none (the dtype and "
         "non-finite checks need entries)"),
     "oracles.comparison.x_measure__mutmut_91": ("equivalent", "compared=0 restated as the field's default"),
+    "oracles.comparison.x_measure__mutmut_101": (
+        "equivalent", "compared counts entries finite on either side: it decides only when the values are within "
+        "tolerance, and then an entry finite on one side only cannot exist (its error is infinite)"),
+    "oracles.comparison.x_measure__mutmut_105": ("equivalent", "a float64 copy instead of the array itself: same values"),
+    "oracles.comparison.x_measure__mutmut_106": ("equivalent", "the array itself instead of a float64 copy: _errors promotes it against the float64 side"),
+    "oracles.comparison.x_measure__mutmut_107": ("equivalent", "as 105/106 (copy for float64, the float32 array kept: promoted in _errors)"),
+    "oracles.comparison.x_measure__mutmut_108": ("equivalent", "astype(None) is astype(float64)"),
+    "oracles.comparison.x_measure__mutmut_110": ("equivalent", "as mutant 105, for the oracle's array"),
+    "oracles.comparison.x_measure__mutmut_111": (
+        "equivalent", "a float32 oracle array kept: its allowance rtol*|e| rounds to float32 (relative 6e-8 of a "
+        "tolerance), which moves a verdict only for an error within 6e-8 of the tolerance itself"),
+    "oracles.comparison.x_measure__mutmut_112": ("equivalent", "as mutant 111"),
+    "oracles.comparison.x_measure__mutmut_113": ("equivalent", "astype(None) is astype(float64)"),
+    "oracles.comparison.x_measure__mutmut_122": ("equivalent", "np.dtype(None) is float64"),
     # --- oracles/judge.py ---
     "oracles.judge.x__build__mutmut_81": (
         "equivalent", "reference_value kept when there is no worst index: measure sets both or neither (None)"),

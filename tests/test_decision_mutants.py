@@ -832,3 +832,9 @@ def test_empty_and_not_floating_comparisons_format_their_numbers():
     assert "max_abs=0 max_rel=0, tolerance atol=1e-12 rtol=1e-09" in empty.message()
     ints = compare(np.array([1, 2]), np.array([1.0, 2.0]), T64, **META)
     assert ints.failed and "tolerance atol=1e-12 rtol=1e-09" in ints.message() and ints.atol == 1e-12
+
+
+def test_measure_against_an_integer_oracle_names_the_dtype():
+    m = measure(np.array([1.0, 2.0]), np.array([1, 2]), T64)  # the dtype defaults to the oracle's: int64
+    assert m.problems == ("dtype float64 != int64: the values agree, the layer returns float64 for int64 input",)
+    assert m.max_abs == 0.0 and m.compared == 2
