@@ -838,3 +838,12 @@ def test_measure_against_an_integer_oracle_names_the_dtype():
     m = measure(np.array([1.0, 2.0]), np.array([1, 2]), T64)  # the dtype defaults to the oracle's: int64
     assert m.problems == ("dtype float64 != int64: the values agree, the layer returns float64 for int64 input",)
     assert m.max_abs == 0.0 and m.compared == 2
+
+
+def test_a_stage_that_does_not_apply_is_not_run_with_its_reason():
+    from oracles.judge import not_applicable
+
+    v = not_applicable("fn", "float32", "torch", "grad2_x", "the backward is once_differentiable")
+    assert v.outcome is Outcome.NOT_RUN and not v.passed and not v.budget_spent and v.failure is None
+    assert (v.layer, v.dtype, v.oracle, v.stage) == ("fn", "float32", "torch", "grad2_x")
+    assert v.reason == "not applicable: the backward is once_differentiable"
