@@ -847,3 +847,21 @@ def test_a_stage_that_does_not_apply_is_not_run_with_its_reason():
     assert v.outcome is Outcome.NOT_RUN and not v.passed and not v.budget_spent and v.failure is None
     assert (v.layer, v.dtype, v.oracle, v.stage) == ("fn", "float32", "torch", "grad2_x")
     assert v.reason == "not applicable: the backward is once_differentiable"
+
+
+def test_an_entry_whose_step_moves_nothing_is_constant_or_probed_at_eight_times_the_step():
+    u = N.UNIT["float64"]
+    ct = np.array([2.0])
+    x = np.array([-1.0])
+    dead = lambda: np.maximum(x, 0.0) + 3.0  # noqa: E731  a dead unit: locally constant
+    got = N._constant(dead, x, 0, 1e-6, ct, dead(), "float64")
+    rounding = 16 * u * 2.0 * (3.0 + 3.0) / (2 * 1e-6 * N.REFINE)  # what the output's rounding could hide
+    assert got[:4] == (0.0, pytest.approx(rounding), 0.0, 0.0) and np.isnan(got[4]) and np.isnan(got[5])
+    assert got[6] == pytest.approx(rounding) and x.tolist() == [-1.0]
+    # a step the function's own quantum swallowed: the full probe at 8x, its bound also covering 0
+    y = np.array([0.5])
+    steps = lambda: np.round(y * 1e3) / 1e3 * 2.0  # noqa: E731
+    got = N._constant(steps, y, 0, 1e-4, np.array([1.0]), steps(), "float64")
+    probe = N._probe(steps, y, 0, 8e-4, np.array([1.0]), steps(), "float64")
+    assert got[0] == probe[0] != 0.0 and got[1] == max(probe[1], abs(probe[0])) and got[1] >= abs(got[0])
+    assert got[2:7] == pytest.approx(probe[2:7], nan_ok=True) and y.tolist() == [0.5]
