@@ -40,6 +40,18 @@ TRIAGE: dict[str, tuple[str, str]] = {
     "oracles.comparison.x_measure__mutmut_112": ("equivalent", "as mutant 111"),
     "oracles.comparison.x_measure__mutmut_113": ("equivalent", "astype(None) is astype(float64)"),
     "oracles.comparison.x_measure__mutmut_122": ("equivalent", "np.dtype(None) is float64"),
+    "oracles.comparison.x__errors__mutmut_84": ("equivalent", "nan_to_num's default is nan=0.0 already"),
+    "oracles.comparison.x__errors__mutmut_87": (
+        "equivalent", "a NaN oracle allowing 1.0 instead of 0: its entries' error is NaN, read as infinite, whose "
+        "ratio is infinite whatever is allowed"),
+    "oracles.comparison.x_measure__mutmut_92": ("equivalent", "size=0 restated as the field's default"),
+    "oracles.comparison.x_measure__mutmut_132": (
+        "equivalent", "`and` instead of `or`: for float64 and float32 (the only dtypes a check accepts, validate.py) "
+        "both give the same tiny"),
+    "oracles.comparison.x_measure__mutmut_133": ("equivalent", "_TINY.get(None): the fallback computes the same tiny"),
+    "oracles.comparison.x_measure__mutmut_134": (
+        "equivalent", "the fallback is reached only for float kinds other than float64/float32, which no check accepts"),
+    "oracles.comparison.x_measure__mutmut_135": ("equivalent", "as mutant 134"),
     # --- oracles/judge.py ---
     "oracles.judge.x__build__mutmut_81": (
         "equivalent", "reference_value kept when there is no worst index: measure sets both or neither (None)"),
@@ -54,6 +66,9 @@ TRIAGE: dict[str, tuple[str, str]] = {
     "oracles.judge.x_judge_example__mutmut_130": (
         "equivalent", "repro None instead of \"\" per example: with_repro replaces any falsy repro of the kept "
         "failure by its case's snippet when the check is decided; passing comparisons store \"\" regardless"),
+    "oracles.judge.x_with_repro__mutmut_1": (
+        "equivalent", "the repro recomputed even when present: Case.repro() is deterministic (same snippet), and the "
+        "judge leaves it empty on every example anyway"),
     "oracles.judge.x_decide__mutmut_91": (
         "equivalent", "failure=None dropped from the inconclusive Verdict: None is the field's default"),
     # --- oracles/budget.py ---
@@ -111,6 +126,22 @@ TRIAGE: dict[str, tuple[str, str]] = {
         "with up.shape alone, or with np.shape(None) = (), gives up's shape"),
     "oracles.numerical.x__rho__mutmut_10": ("equivalent", "as mutant 9"),
     "oracles.numerical.x__rho__mutmut_11": ("equivalent", "as mutant 9"),
+    # _constant: its early test (the pair at 8x moved nothing) only saves _probe the same pair; _probe then answers
+    # "unmoved" and the branch under `if not p[7]` returns the same (0, rounding at 8x). In the source that branch is
+    # unreachable (after the early test, _probe always reports a move or an infinite bound)
+    "oracles.numerical.x__constant__mutmut_1": ("equivalent", "first = None: _probe takes the same pair itself (see above)"),
+    "oracles.numerical.x__constant__mutmut_12": ("equivalent", "the early test never taken: same answer from the branch below"),
+    "oracles.numerical.x__constant__mutmut_14": ("equivalent", "_unmoved(first, None) is False: same answer from the branch below"),
+    "oracles.numerical.x__constant__mutmut_27": ("equivalent", "_rho(ct, down, down): the pair moved nothing, up == down"),
+    "oracles.numerical.x__constant__mutmut_43": ("equivalent", "first=None: _probe recomputes the same pair (forward is deterministic)"),
+    "oracles.numerical.x__constant__mutmut_51": ("equivalent", "as mutant 43"),
+    "oracles.numerical.x__constant__mutmut_55": ("equivalent", "inside the branch unreachable in the source (see above)"),
+    "oracles.numerical.x__constant__mutmut_56": ("equivalent", "inside the branch unreachable in the source"),
+    "oracles.numerical.x__constant__mutmut_57": ("equivalent", "inside the branch unreachable in the source"),
+    "oracles.numerical.x__constant__mutmut_58": ("equivalent", "inside the branch unreachable in the source"),
+    "oracles.numerical.x__constant__mutmut_59": ("equivalent", "inside the branch unreachable in the source"),
+    "oracles.numerical.x__constant__mutmut_69": (
+        "equivalent", "an 8th number in the tuple: its one caller zips it with the 7 fields and drops the extra"),
     "oracles.numerical.x__r__mutmut_5": (
         "equivalent", "np.ones(..., dtype=None): float ones instead of True, np.where reads them the same"),
     "oracles.numerical.x__r__mutmut_7": (
