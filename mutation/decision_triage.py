@@ -40,6 +40,9 @@ TRIAGE: dict[str, tuple[str, str]] = {
     "oracles.comparison.x_measure__mutmut_112": ("equivalent", "as mutant 111"),
     "oracles.comparison.x_measure__mutmut_113": ("equivalent", "astype(None) is astype(float64)"),
     "oracles.comparison.x_measure__mutmut_122": ("equivalent", "np.dtype(None) is float64"),
+    "oracles.comparison.x__errors__mutmut_104": (
+        "equivalent", "np.where(None, inf, err / allowed): allowed went through nan_to_num, so it is finite (inf -> "
+        "the largest float) and err / allowed is inf wherever err is"),
     "oracles.comparison.x__errors__mutmut_84": ("equivalent", "nan_to_num's default is nan=0.0 already"),
     "oracles.comparison.x__errors__mutmut_87": (
         "equivalent", "a NaN oracle allowing 1.0 instead of 0: its entries' error is NaN, read as infinite, whose "
