@@ -2,6 +2,7 @@
 
     .venv/bin/python mutation/survivors.py            # summary + every untriaged survivor's diff
     .venv/bin/python mutation/survivors.py --all      # every survivor's diff, triaged or not
+    .venv/bin/python mutation/survivors.py --triage decision_triage   # another triage table (run_decision.py)
 
 Run from the repository root after `mutmut run`. The triage table is mutation/triage.py: one entry per
 surviving mutant, saying whether it is equivalent (no input the layer's contract allows can tell it
@@ -41,9 +42,13 @@ def diff(name: str) -> str:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--all", action="store_true", help="show the diff of triaged survivors too")
+    ap.add_argument("--triage", default="triage", help="the triage module in mutation/ (default: triage)")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from triage import TRIAGE, classify
+    import importlib
+
+    table = importlib.import_module(args.triage)
+    TRIAGE, classify = table.TRIAGE, table.classify
 
     status = load()
     counts = collections.Counter(status.values())
