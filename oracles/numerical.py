@@ -286,9 +286,7 @@ def _constant(forward, flat, i: int, h: float, ct, center, precision: str) -> tu
     if first is not None and _unmoved(first, center):
         rounding = _rho(ct, first[0], first[1], UNIT[precision]) / (2 * h * REFINE)
         return (0.0, rounding, 0.0, 0.0, np.nan, np.nan, rounding)
-    p = _probe(forward, flat, i, h * REFINE, ct, center, precision, first=first)
-    if not p[7]:
-        return (0.0, p[6], 0.0, 0.0, np.nan, np.nan, p[6])
+    p = _probe(forward, flat, i, h * REFINE, ct, center, precision, first=first)  # `first` moved
     return (p[0], max(p[1], abs(p[0])), *p[2:7])
 
 

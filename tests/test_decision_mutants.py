@@ -392,7 +392,8 @@ def test_measure_dtype_problems_say_whether_the_values_agree():
 
 
 # --- the float32 error budget ------------------------------------------------------------------------------
-from oracles.budget import FACTOR, FLOOR, PERTURB_CAP, TINY32, Noise, envelope, measured_noise, smooth_only, widen  # noqa: E402
+from oracles import budget  # noqa: E402
+from oracles.budget import FACTOR, FLOOR, TINY32, Noise, envelope, measured_noise, widen  # noqa: E402
 
 
 def test_widen_floor_per_dtype_and_the_stage_worst_noise_once():
@@ -432,14 +433,37 @@ def test_the_envelope_reaches_one_octave_each_way_and_no_further():
     assert envelope(np.zeros(0), np.zeros(0), 1.0).size == 0
 
 
-def test_smooth_only_puts_back_the_entries_that_jumped():
-    truth = {"g": np.array([1.0, 1.0, 1e-9, 0.0]), "h": np.array([1.0]), "k": None}
-    small = PERTURB_CAP * 0.5
-    moved = {"g": np.array([1.0 + small, 1.5, 1e-9 + 1e-3 * small, 1e-3 * 2 * PERTURB_CAP]),
-             "h": np.array([1.0, 2.0]), "k": np.array([1.0]), "m": np.array([1.0])}
-    out = smooth_only(moved, truth)
-    assert set(out) == {"g"}
-    assert out["g"].tolist() == pytest.approx([1.0 + small, 1.0, 1e-9 + 1e-3 * small, 0.0])
+def _moves(monkeypatch, small, large):
+    """budget.rounding_moves with the two rounded runs given: `small` at k units, `large` at 2k."""
+    got = iter([small, large])
+    monkeypatch.setattr(budget, "rounded", lambda spec, case, ct, unit, run: next(got))
+
+
+def test_rounding_moves_keeps_power_laws_and_leaves_out_jumps(monkeypatch):
+    """A move that grows by 2^p, p in [0.5, 2.5], is rounding (counted at the smaller size); one that does
+    not grow (a tie broken, a kink crossed), that grows faster, or that is 0/0 is left out."""
+    t = np.array([1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 2.0])
+    m1 = np.array([1e-7, 1e-7, 1e-7, 1e-7, 1e-7, 1e-7, 0.0])
+    grow = np.array([2.0, 4.0, 1.0, 2 ** 0.6, 2 ** 2.4, 2 ** 2.6, 1.0])
+    _moves(monkeypatch, {"g": t + m1, "k": np.ones(2)}, {"g": t + m1 * grow, "k": np.ones(2)})
+    u32 = float(np.finfo(np.float32).eps) / 2
+    out = budget.rounding_moves(None, None, None, u32, None, {"g": t, "h": None, "k": np.ones(3)})
+    assert set(out) == {"g"}  # no truth, or a shape that differs: nothing measured
+    assert (out["g"] - t).tolist() == pytest.approx([1e-7, 1e-7, 0.0, 1e-7, 1e-7, 0.0, 0.0], rel=1e-6, abs=1e-20)
+    assert budget.scale_for(u32) == 1.0
+
+
+def test_rounding_moves_in_float64_are_measured_large_and_scaled_back(monkeypatch):
+    """float64: measured at k = 2^10 units, where the measuring run's own rounding is 2^-10 of the move, and
+    divided by k^p, p the measured order."""
+    u64 = float(np.finfo(np.float64).eps) / 2
+    k = budget.scale_for(u64)
+    assert k == budget.MEASURED_ABOVE
+    t = np.array([1.0, 1.0])
+    m1 = np.array([1e-10, 1e-10])
+    _moves(monkeypatch, {"g": t + m1}, {"g": t + m1 * np.array([2.0, 4.0])})
+    out = budget.rounding_moves(None, None, None, u64, None, {"g": t})
+    assert (out["g"] - t).tolist() == pytest.approx([1e-10 / k, 1e-10 / k ** 2], rel=1e-3)
 
 
 # --- the judge's reading of an oracle's own bound -------------------------------------------------------------
@@ -751,14 +775,6 @@ def test_measured_noise_key_order_small_scales_and_empty_stages():
     assert set(out) == {"a"} and out["a"].scale == 0.5  # the stage's own largest, not 1
     empty = measured_noise({"e": np.zeros(0)}, {"e": [np.zeros(0)]}, at_least=2.0)
     assert empty["e"].scale == 2.0 and empty["e"].entries.size == 0
-
-
-def test_smooth_only_key_order_small_scales_and_the_cap_itself():
-    out = smooth_only({"bad": np.ones(2), "g": np.array([1e-6, 1e-12])}, {"bad": np.ones(3), "g": np.array([1e-6, 0.0])})
-    assert set(out) == {"g"} and out["g"].tolist() == [1e-6, 0.0]  # 1e-12 is a jump at 1e-3 x 1e-6
-    cap = PERTURB_CAP * np.maximum(0.0, 1e-3 * 1.0)
-    kept = smooth_only({"g": np.array([cap, 1.0])}, {"g": np.array([0.0, 1.0])})["g"]
-    assert kept.tolist() == [cap, 1.0]  # a move of exactly the cap is rounding
 
 
 def test_rho_a_value_passed_through_has_no_granularity():
