@@ -57,3 +57,17 @@ def test_separate_framework_functions():
     report = check_layer(lambda p: Square(), inputs={"x": ("n",)}, torch_fn=lambda x: torch.square(x),
                          jax_fn=lambda x: jnp.square(x), name="square", max_examples=5)
     assert report.passed, str(report)
+
+
+def test_float32_asks_the_numerical_oracle_only_where_float64_did_not_settle_it():
+    """Its central differences run the forward in float64 in either dtype: passed in float64, the float32
+    check leaves it out and says so (NOT-RUN with the reason, never a pass); named, it is asked."""
+    kw = dict(inputs={"x": ("n", "d")}, params={"g": ("d",)}, fn=example.rmsnorm_math, sizes={"d": (2, 3, 5)},
+              max_examples=4, record=False)
+    report = check_layer(lambda p: example.RMSNorm(p["g"]), name="rmsnorm_float64_settles", **kw)
+    assert report.passed, str(report)
+    assert "numerical" in report.results["float64"].oracles
+    assert "numerical" not in report.results["float32"].oracles
+    assert "NOT-RUN rmsnorm_float64_settles [float32] grad_x vs numerical: not asked by default" in str(report)
+    named = check_layer(lambda p: example.RMSNorm(p["g"]), name="rmsnorm_named", oracles=("torch", "numerical"), **kw)
+    assert "numerical" in named.results["float32"].oracles and not named.not_asked
