@@ -7,6 +7,8 @@ stays until a fresh run kills the mutant).
 """
 from __future__ import annotations
 
+import triage  # mutation/triage.py: survivors.py puts mutation/ on the path
+
 RULES: list = []
 
 _DEFAULT = "the argument restated as its own default (dataclass field default None)"
@@ -175,11 +177,4 @@ TRIAGE: dict[str, tuple[str, str]] = {
 
 def classify(name: str, diff_text: str) -> tuple[str, str] | None:
     """(verdict, reason) for a surviving mutant, or None if nobody has looked at it yet."""
-    if name in TRIAGE:
-        return TRIAGE[name]
-    removed = [ln[1:].strip() for ln in diff_text.splitlines() if ln.startswith("-") and not ln.startswith("---")]
-    added = [ln[1:].strip() for ln in diff_text.splitlines() if ln.startswith("+") and not ln.startswith("+++")]
-    for rule, reason, pred in RULES:
-        if pred(name, removed, added):
-            return "equivalent", f"{rule}: {reason}"
-    return None
+    return triage.classify(name, diff_text, TRIAGE, RULES)

@@ -84,7 +84,7 @@ def main(argv: list[str]) -> int:
         return mutmut("show", *rest)
     if cmd == "survivors":
         (SCRATCH / "mutation").mkdir(parents=True, exist_ok=True)
-        for f in ("survivors.py", "decision_triage.py"):
+        for f in ("survivors.py", "triage.py", "decision_triage.py"):
             shutil.copy2(ROOT / "mutation" / f, SCRATCH / "mutation" / f)
         return subprocess.call([sys.executable, "mutation/survivors.py", "--triage", "decision_triage", *rest],
                                cwd=SCRATCH, env={**os.environ, "PYTHONPATH": ""})

@@ -116,13 +116,15 @@ TRIAGE: dict[str, tuple[str, str]] = {
 }
 
 
-def classify(name: str, diff_text: str) -> tuple[str, str] | None:
-    """(verdict, reason) for a surviving mutant, or None if nobody has looked at it yet."""
-    if name in TRIAGE:
-        return TRIAGE[name]
+def classify(name: str, diff_text: str, triage: dict | None = None, rules: list | None = None) -> tuple[str, str] | None:
+    """(verdict, reason) for a surviving mutant, or None if nobody has looked at it yet. `triage` and
+    `rules`: another table's (mutation/decision_triage.py), this module's by default."""
+    triage, rules = TRIAGE if triage is None else triage, RULES if rules is None else rules
+    if name in triage:
+        return triage[name]
     removed = [ln[1:].strip() for ln in diff_text.splitlines() if ln.startswith("-") and not ln.startswith("---")]
     added = [ln[1:].strip() for ln in diff_text.splitlines() if ln.startswith("+") and not ln.startswith("+++")]
-    for rule, reason, pred in RULES:
+    for rule, reason, pred in rules:
         if pred(name, removed, added):
             return "equivalent", f"{rule}: {reason}"
     return None
