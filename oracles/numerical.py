@@ -365,18 +365,29 @@ def _probe(forward, flat: np.ndarray, i: int, h: float, ct: np.ndarray, center: 
         return 0.0, np.inf, 0.0, 0.0, np.nan, np.nan, np.inf, True
     orig = flat[i]
     (up1, dn1, t1), (up2, dn2, t2) = one, two
-    d1 = float(np.sum(ct * (up1 - dn1))) / (t1[0] + t1[1])
-    d2 = float(np.sum(ct * (up2 - dn2))) / (t2[0] + t2[1])
+    w1, w2, r1, l1, r2, l2, noise = _weighted(ct, (dn2, dn1, center, up1, up2))
+    d1, d2 = w1 / (t1[0] + t1[1]), w2 / (t2[0] + t2[1])
     rounding = _rho(ct, up1, dn1, u, center) / (t1[0] + t1[1])
-    noise = abs(float(np.sum(ct * sum(w * f for w, f in zip(_NOISE_WEIGHTS, (dn2, dn1, center, up1, up2))))))
-    bound = (TRUNCATION_FACTOR * abs(d1 - d2) + rounding + NOISE_FACTOR * noise / h
+    bound = (TRUNCATION_FACTOR * abs(d1 - d2) + rounding + NOISE_FACTOR * abs(noise) / h
              + 2.0 * u * abs(orig) / h * abs(d1))
-    right = float(np.sum(ct * (up1 - center))) / t1[0]
-    left = float(np.sum(ct * (center - dn1))) / t1[1]
-    jump_t = abs(float(np.sum(ct * (up2 - center))) / t2[0] - float(np.sum(ct * (center - dn2))) / t2[1])
+    right, left = r1 / t1[0], l1 / t1[1]
+    jump_t = abs(r2 / t2[0] - l2 / t2[1])
     if not np.isfinite(bound):
         bound = np.inf
     return d1, bound, abs(right - left), jump_t, left, right, rounding, True
+
+
+def _weighted(ct: np.ndarray, nodes: tuple) -> list[float]:
+    """sum(ct * row) for the rows up1 - dn1, up2 - dn2, up1 - c, c - dn1, up2 - c, c - dn2 and the noise
+    sample sum_k w_k f_k, of the evaluations (dn2, dn1, c, up1, up2): each row is differenced entry by
+    entry before it is weighted (entries a step did not move cancel exactly). One matrix product where
+    everything is finite and shaped alike (coefficients 0 and +-1 make the same differences, with the same
+    rounding, as subtracting), else row by row."""
+    if all(np.shape(f) == np.shape(ct) for f in nodes):
+        stack = np.stack(nodes).reshape(5, -1)
+        if np.isfinite(stack).all():
+            return [float(v) for v in (_ROWS @ stack) @ np.reshape(ct, -1)]
+    return [float(np.sum(ct * sum(c * f for c, f in zip(row, nodes) if c))) for row in _ROWS]
 
 
 def _noise_weights(ratio: float) -> np.ndarray:
@@ -389,6 +400,9 @@ def _noise_weights(ratio: float) -> np.ndarray:
 
 
 _NOISE_WEIGHTS = _noise_weights(RATIO)
+#: the rows _weighted forms from (dn2, dn1, c, up1, up2)
+_ROWS = np.array([[0, -1, 0, 1, 0], [-1, 0, 0, 0, 1], [0, 0, -1, 1, 0], [0, -1, 1, 0, 0], [0, 0, -1, 0, 1],
+                  [-1, 0, 1, 0, 0], list(_NOISE_WEIGHTS)], dtype=np.float64)
 
 
 def _rho(ct: np.ndarray, up: np.ndarray, down: np.ndarray, u: float, center: np.ndarray | None = None) -> float:
@@ -403,9 +417,9 @@ def _rho(ct: np.ndarray, up: np.ndarray, down: np.ndarray, u: float, center: np.
         idx = np.flatnonzero(up != down)
         if not idx.size:  # granularity says nothing of values the step did not touch (0.5 is one bit)
             return ROUNDING_FACTOR * u * float(np.sum(np.abs(ct) * (np.abs(up) + np.abs(down))))
-        c = None if center is None else center.reshape(-1)[idx]
-        a, b = up.reshape(-1)[idx], down.reshape(-1)[idx]
-        return float(np.sum(np.abs(ct.reshape(-1)[idx]) * (_r(a, u, c) + _r(b, u, c))))
+        both = np.stack((up.reshape(-1)[idx], down.reshape(-1)[idx]))
+        c = None if center is None else np.broadcast_to(center.reshape(-1)[idx], both.shape)
+        return float(np.sum(np.abs(ct.reshape(-1)[idx]) * _r(both, u, c).sum(axis=0)))
     moved = np.broadcast_to(up != down, np.broadcast_shapes(np.shape(ct), up.shape))
     if not moved.any():
         return ROUNDING_FACTOR * u * float(np.sum(np.abs(ct) * (np.abs(up) + np.abs(down))))

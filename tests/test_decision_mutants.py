@@ -887,3 +887,25 @@ def test_an_entry_whose_step_moves_nothing_is_constant_or_probed_at_eight_times_
 def test_a_finite_reference_against_an_infinite_oracle_has_no_headroom():
     m = measure(np.array([1.0, 2.0]), np.array([np.inf, 2.0]), T64)
     assert not m.within and m.headroom == 0.0 and m.worst_index == (0,) and m.max_abs == math.inf
+
+
+def test_weighted_rows_are_differenced_before_weighting_in_both_paths():
+    """_weighted's one matrix product gives the row-by-row sums: each difference formed entry by entry (a
+    large common value cancels exactly), and a non-finite evaluation goes down the row-by-row path."""
+    big = 1e16
+    c = np.array([big, 1.0, -2.0])
+    nodes = (c - [0, 2.5, 0], c - [0, 1, 0], c, c + [0, 1, 0], c + [0, 2.5, 0])  # the stencil: RATIO = 2.5
+    ct = np.array([1.0, 0.5, -1.5])
+    got = N._weighted(ct, nodes)
+    assert got[:6] == [1.0, 2.5, 0.5, 0.5, 1.25, 1.25]  # exact: the 1e16 entry did not move
+    assert abs(got[6]) <= 8 * np.spacing(big)  # no fourth difference in a linear move: the 1e16 entry's rounding only
+    with np.errstate(invalid="ignore"):
+        inf = N._weighted(ct, nodes[:4] + (np.array([np.inf, 1.0, -2.0]),))
+    assert inf[0] == 1.0 and math.isinf(inf[1]) and inf[3] == 0.5
+    rng = np.random.default_rng(3)
+    nodes = tuple(rng.normal(size=(2, 3)) for _ in range(5))
+    ct = rng.normal(size=(2, 3))
+    rows = [np.sum(ct * (nodes[3] - nodes[1])), np.sum(ct * (nodes[4] - nodes[0])), np.sum(ct * (nodes[3] - nodes[2])),
+            np.sum(ct * (nodes[2] - nodes[1])), np.sum(ct * (nodes[4] - nodes[2])), np.sum(ct * (nodes[2] - nodes[0])),
+            np.sum(ct * sum(w * f for w, f in zip(N._NOISE_WEIGHTS, nodes)))]
+    assert N._weighted(ct, nodes) == pytest.approx(rows, rel=1e-12, abs=1e-15)
