@@ -126,11 +126,11 @@ TRIAGE: dict[str, tuple[str, str]] = {
     "oracles.undecided.x__scale__mutmut_13": (
         "equivalent", "np.size(None) is 1: empty stages are no longer skipped, and their max with initial=0 adds 0"),
     # --- oracles/numerical.py ---
-    "oracles.numerical.x__rho__mutmut_9": (
+    "oracles.rounding.x__rho__mutmut_9": (
         "equivalent", "the cotangent has the output's shape (one cotangent entry per output entry), so broadcasting "
         "with up.shape alone, or with np.shape(None) = (), gives up's shape"),
-    "oracles.numerical.x__rho__mutmut_10": ("equivalent", "as mutant 9"),
-    "oracles.numerical.x__rho__mutmut_11": ("equivalent", "as mutant 9"),
+    "oracles.rounding.x__rho__mutmut_10": ("equivalent", "as mutant 9"),
+    "oracles.rounding.x__rho__mutmut_11": ("equivalent", "as mutant 9"),
     # _constant: its early test (the pair at 8x moved nothing) only saves _probe the same pair; _probe then answers
     # "unmoved" and the branch under `if not p[7]` returns the same (0, rounding at 8x). In the source that branch is
     # unreachable (after the early test, _probe always reports a move or an infinite bound)
@@ -147,22 +147,22 @@ TRIAGE: dict[str, tuple[str, str]] = {
     "oracles.numerical.x__constant__mutmut_59": ("equivalent", "inside the branch unreachable in the source"),
     "oracles.numerical.x__constant__mutmut_69": (
         "equivalent", "an 8th number in the tuple: its one caller zips it with the 7 fields and drops the extra"),
-    "oracles.numerical.x__r__mutmut_5": (
+    "oracles.rounding.x__r__mutmut_5": (
         "equivalent", "np.ones(..., dtype=None): float ones instead of True, np.where reads them the same"),
-    "oracles.numerical.x__r__mutmut_7": (
+    "oracles.rounding.x__r__mutmut_7": (
         "equivalent", "np.ones(...) without dtype: float ones instead of True, np.where reads them the same"),
-    "oracles.numerical.x__r__mutmut_8": (
+    "oracles.rounding.x__r__mutmut_8": (
         "equivalent", "np.ones(np.shape(None)): a scalar True, which broadcasts to every entry"),
-    "oracles.numerical.x_granularity__mutmut_3": (
+    "oracles.rounding.x_granularity__mutmut_3": (
         "equivalent", "no float64 conversion: a value's last significant bit does not depend on the float type "
         "holding it (float32 mantissas scaled by 2^53 stay exact; integers go through frexp as float64)"),
-    "oracles.numerical.x_granularity__mutmut_5": (
+    "oracles.rounding.x_granularity__mutmut_5": (
         "equivalent", "as mutant 3 (np.asarray without dtype)"),
-    "oracles.numerical.x_granularity__mutmut_16": (
+    "oracles.rounding.x_granularity__mutmut_16": (
         "equivalent", "frexp(1.0) instead of frexp(0.0) where y is not finite: those entries become inf afterwards"),
-    "oracles.numerical.x_granularity__mutmut_25": (
+    "oracles.rounding.x_granularity__mutmut_25": (
         "equivalent", "astype(None) is astype(float64)"),
-    "oracles.numerical.x__noise_weights__mutmut_11": (
+    "oracles.rounding.x__noise_weights__mutmut_11": (
         "equivalent", "2 / prod instead of 1 / prod: the weights are scaled to sum |w| = 1 right after"),
     "oracles.numerical.x__better_step__mutmut_26": (
         "equivalent", "no upper clip: the ratio is never above REFINE^2 = 64 (the optimum is taken only where "

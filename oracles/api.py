@@ -103,15 +103,19 @@ def check_layer(
     check_limits(work_budget, hang_guard, name)
     spec = layer_spec(make, inputs=inputs, params=params, fn=fn, torch_fn=torch_fn, jax_fn=jax_fn, name=name,
                       sizes=sizes, domain=domain, config=config, **spec_kw)
-    report = LayerReport(name)
     defaulted = oracles is None
     dtypes, oracles, kw = _with_options(options or OPTIONS, dtypes, oracles, max_examples, work_budget, hang_guard)
     validate_options(dtypes, oracles, kw["max_examples"], layer=name)  # from `options` too: an empty set checks nothing
-    results = {}
-    for dtype in sorted(dtypes, key=lambda d: d != "float64"):  # float64 first: float32 may build on it
+    return _checked(spec, dtypes, oracles, defaulted, record=record, **kw)
+
+
+def _checked(spec: LayerSpec, dtypes: tuple, oracles: tuple, defaulted: bool, **kw) -> LayerReport:
+    """Every dtype's run_check, float64 first (what float32 asks may build on it: `_asked_in`)."""
+    report, results = LayerReport(spec.name), {}
+    for dtype in sorted(dtypes, key=lambda d: d != "float64"):
         asked = _asked_in(dtype, oracles, results.get("float64"), defaulted)
-        results[dtype] = run_check(spec, dtype, asked, record=record, **kw)
-        report.not_asked += [not_asked(name, dtype, o, st, NUMERICAL_ASKED_IN_FLOAT64) for o in oracles
+        results[dtype] = run_check(spec, dtype, asked, **kw)
+        report.not_asked += [not_asked(spec.name, dtype, o, st, NUMERICAL_ASKED_IN_FLOAT64) for o in oracles
                              if o not in asked for st in oracle_stages(o, results[dtype].stages)]
     report.results = {d: results[d] for d in dtypes}
     return report

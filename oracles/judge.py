@@ -7,17 +7,15 @@ edits a `Comparison` or a `Verdict`):
   used by networks and training) turn a `Measurement` plus everything known about the example (the
   layer's protocol breaches, hygiene findings, a documented convention at a kink, the float32 noise,
   oracle-against-oracle agreement, the repro) into a frozen `Comparison`;
-- per check, per (oracle, stage): `decide` turns a run's tally into a frozen `Verdict` with one of the
-  outcomes below.
+- per check, per (oracle, stage): `decide` turns a run's tally into a frozen `Verdict` (outcomes below).
 
 Outcomes and what pytest shows for them (oracles/pytest_plugin.py):
   pass          every example within tolerance, at least one compared, the run complete: a passed test.
   fail          an example out of tolerance or breaking the protocol: a failed test, message "FAIL: ...".
-  inconclusive  nothing could decide (no example was compared for this pair although the run finished;
-                later also an oracle whose own error bound is too large): a failed test, message
-                "INCONCLUSIVE: ...". Never a skip, never counted as a pass.
-  not-run       stopped early because another stage failed, or left out by an option: a visible skip
-                with its reason, "N of M examples"; out of budget: a failed test.
+  inconclusive  nothing could decide (nothing compared, or an oracle's own error bound too large): a
+                failed test, "INCONCLUSIVE: ...". Never a skip, never counted as a pass.
+  not-run       stopped early by another stage's failure, or left out: a visible skip with its reason
+                ("N of M examples"); out of budget: a failed test.
   error         a bad spec or bad options: a usage error (raised, never a verdict on the layer).
 """
 from __future__ import annotations
@@ -344,18 +342,14 @@ def decide(layer: str, dtype: str, pairs: list[tuple[str, str]], tally: Tally, r
     return out
 
 
-def not_applicable(layer: str, dtype: str, oracle: str, stage: str, reason: str) -> Verdict:
-    """The verdict of a stage that does not apply to what is checked (a backward marked
-    once_differentiable has no second order; a custom_vjp function no forward mode): not-run, with the
-    reason, never a pass or a failure."""
-    return Verdict(layer=layer, dtype=dtype, oracle=oracle, stage=stage, outcome=Outcome.NOT_RUN,
-                   reason=f"not applicable: {reason}")
-
-
 def not_asked(layer: str, dtype: str, oracle: str, stage: str, reason: str) -> Verdict:
-    """The verdict of an (oracle, stage) a check leaves out by default, with the reason and how to ask for
-    it: not-run, never a pass (check_function's numerical oracle in float32 beside a float64 check)."""
+    """Not-run with the reason, never a pass or a failure: left out by default (the numerical oracle in float32
+    where float64 settled it) or not applicable (no second order once_differentiable; no jvp of a custom_vjp)."""
     return Verdict(layer=layer, dtype=dtype, oracle=oracle, stage=stage, outcome=Outcome.NOT_RUN, reason=reason)
+
+
+def not_applicable(layer: str, dtype: str, oracle: str, stage: str, reason: str) -> Verdict:
+    return not_asked(layer, dtype, oracle, stage, f"not applicable: {reason}")
 
 
 def with_repro(failures: dict) -> dict:

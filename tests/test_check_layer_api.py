@@ -59,7 +59,7 @@ def test_separate_framework_functions():
     assert report.passed, str(report)
 
 
-def test_float32_asks_the_numerical_oracle_only_where_float64_did_not_settle_it():
+def test_float32_asks_the_numerical_checker_only_where_float64_did_not_settle_it():
     """Its central differences run the forward in float64 in either dtype: passed in float64, the float32
     check leaves it out and says so (NOT-RUN with the reason, never a pass); named, it is asked."""
     kw = dict(inputs={"x": ("n", "d")}, params={"g": ("d",)}, fn=example.rmsnorm_math, sizes={"d": (2, 3, 5)},

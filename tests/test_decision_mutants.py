@@ -1,7 +1,8 @@
 """Unit tests of the decision code (the judge, the comparison, the tolerances, the float32 budget and the
 numerical oracle's bound), written for its mutation run (mutation/README.md, "Decision code"): each
 asserts behaviour a caller relies on (the outcome, the reason it gives, the numbers it records), on
-small arrays, without running a check."""
+small arrays, without running a check. Test names say "checker", never "oracle": `-k oracle` selects the
+gate, exactly as `-m oracle` does (tests/test_selection.py)."""
 from __future__ import annotations
 
 import math
@@ -89,14 +90,14 @@ def _run(answers, reference, *, tolerances=None, uncertainty=None, kinks=None, n
                       overflow_inconclusive=overflow)
 
 
-def test_judge_example_one_comparison_per_oracle_and_stage_with_its_meta():
+def test_judge_example_one_comparison_per_checker_and_stage_with_its_meta():
     ref = {"forward": np.array([1.0, 2.0]), "grad_x": np.array([3.0, 4.0])}
     comps = judge_example(_run({"torch": dict(ref)}, ref))
     assert [(c.oracle, c.stage, c.outcome) for c in comps] == [("torch", "forward", "pass"), ("torch", "grad_x", "pass")]
     assert all(c.example == 3 and c.seconds == 0.25 and c.layer == "l" and c.shapes == {"x": [2]} for c in comps)
 
 
-def test_judge_example_an_oracle_that_could_not_run_or_gave_nothing_fails():
+def test_judge_example_a_checker_that_could_not_run_or_gave_nothing_fails():
     ref = {"forward": np.array([1.0]), "grad_x": np.array([2.0])}
     comps = judge_example(_run({"torch": None}, ref))
     assert all(c.failed and "oracle torch could not run on this example" in c.note for c in comps)
@@ -151,7 +152,7 @@ def test_judge_example_overflow_of_the_plain_math_is_left_out_not_passed():
     assert c.passed
 
 
-def test_an_exact_oracle_disagreeing_on_a_kink_gets_the_kink_named_and_still_fails():
+def test_an_exact_checker_disagreeing_on_a_kink_gets_the_kink_named_and_still_fails():
     ref = {"grad_x": np.array([1.0, 0.0])}
     kinks = {"grad_x": Kinks(mask=np.array([False, True]), left=np.array([np.nan, 0.0]), right=np.array([np.nan, 1.0]))}
     c, = judge_example(_run({"torch": {"grad_x": np.array([1.0, 1.0])}}, ref, kinks=kinks, stages=("grad_x",)))
@@ -515,7 +516,7 @@ def test_a_loose_bound_on_a_kink_or_a_disagreement_on_a_kink_is_named_as_a_kink(
     assert undecided_reason(exp, exp, tol, np.zeros(2), _kinks([False, True]), False) == ""  # nothing failing
 
 
-def test_own_bound_for_a_bounded_and_for_an_exact_oracle():
+def test_own_bound_for_a_bounded_and_for_an_exact_checker():
     exp = np.array([2.0, 0.0])
     m_in = measure(exp, exp, T64)
     m_out = measure(np.array([2.0, 1.0]), exp, T64)
@@ -686,7 +687,7 @@ def test_computes_in_tells_float32_from_float64_and_restores_the_arrays():
 
 
 # --- what a comparison records when something is missing or odd ------------------------------------------------
-def test_a_missing_oracle_answer_records_the_largest_atol_and_formats():
+def test_a_missing_checker_answer_records_the_largest_atol_and_formats():
     ref = {"grad_x": np.array([1.0, 2.0])}
     tol = {("torch", "grad_x"): Tol(np.array([1e-5, 3e-5]), 2e-5)}
     c, = judge_example(_run({"torch": None}, ref, tolerances=tol, stages=("grad_x",)))
@@ -702,7 +703,7 @@ def test_a_measurement_that_failed_on_its_own_has_no_headroom():
     assert compare(np.array([1.0]), np.array([1.0]), T64, **META).seconds == 0.0
 
 
-def test_compare_holds_the_reference_to_the_check_dtype_not_the_oracle_dtype():
+def test_compare_holds_the_reference_to_the_check_dtype_not_the_checker_dtype():
     ref32 = np.array([1.0, 2.0], np.float32)
     ok = compare(ref32, np.array([1.0, 2.0]), Tol(1e-5, 1e-5), **{**META, "dtype": "float32"})
     assert ok.passed, ok.note
@@ -725,7 +726,7 @@ def test_overflow_mode_leaves_odd_arrays_to_the_measurement():
     assert c.failed and "shape (1,) != expected (2,)" in c.note
 
 
-def test_an_oracle_value_that_overflowed_is_read_without_a_warning():
+def test_a_checker_value_that_overflowed_is_read_without_a_warning():
     """Warnings are errors in this suite: a non-finite central difference (the forward overflowed) under a
     tolerance without rtol must give a reason, not an invalid-operation warning."""
     exp = np.array([np.inf, np.nan, 1.0])
@@ -783,7 +784,7 @@ def test_rho_a_value_passed_through_has_no_granularity():
     assert got == pytest.approx(16 * u * 1.25 + 1.0)  # up equals the centre: its rounding only
 
 
-def test_judge_example_applies_the_convention_and_times_each_oracle():
+def test_judge_example_applies_the_convention_and_times_each_checker():
     ref = {"grad_x": np.array([0.0])}
     c, = judge_example(_run({"jax": {"grad_x": np.array([1.0])}}, ref, stages=("grad_x",), convention=RELU0))
     assert c.passed and c.extra["differs"] is True and c.seconds == 0.0  # jax was not timed in this run
@@ -850,7 +851,7 @@ def test_empty_and_not_floating_comparisons_format_their_numbers():
     assert ints.failed and "tolerance atol=1e-12 rtol=1e-09" in ints.message() and ints.atol == 1e-12
 
 
-def test_measure_against_an_integer_oracle_names_the_dtype():
+def test_measure_against_an_integer_checker_names_the_dtype():
     m = measure(np.array([1.0, 2.0]), np.array([1, 2]), T64)  # the dtype defaults to the oracle's: int64
     assert m.problems == ("dtype float64 != int64: the values agree, the layer returns float64 for int64 input",)
     assert m.max_abs == 0.0 and m.compared == 2
@@ -884,7 +885,7 @@ def test_an_entry_whose_step_moves_nothing_is_constant_or_probed_at_eight_times_
     assert got[1] != got[2]  # the bound, not the jump
 
 
-def test_a_finite_reference_against_an_infinite_oracle_has_no_headroom():
+def test_a_finite_reference_against_an_infinite_checker_has_no_headroom():
     m = measure(np.array([1.0, 2.0]), np.array([np.inf, 2.0]), T64)
     assert not m.within and m.headroom == 0.0 and m.worst_index == (0,) and m.max_abs == math.inf
 

@@ -1,0 +1,104 @@
+"""The rounding side of the numerical oracle (numerical.py): what one evaluation of a layer's output
+may be off by, and the precision the layer computes in.
+
+    _rho / _r / granularity   the a-priori rounding of a step's difference: ROUNDING_FACTOR unit roundoffs
+                              of each moved output, or the value's granularity where it carries fewer bits
+    _noise_weights            the fourth divided difference on the stencil: a sample of the rounding as it
+                              is on this layer
+    computes_in               "float32" for a layer that rounds what it is given to float32
+"""
+from __future__ import annotations
+
+import numpy as np
+
+#: each entry of a forward rounds like a chain of up to 16 roundings of its own size; more than that (large
+#: intermediate values that cancel) is measured on the example by the noise term of _probe
+ROUNDING_FACTOR = 16.0
+
+
+def computes_in(forward, center: np.ndarray, arrays: list[np.ndarray]) -> str:
+    """"float32" when the layer rounds what it is given to float32: its output at a point a of the
+    float32 grid and at a + a quarter of a float32 spacing (which rounds back to a) is identical, while a
+    move 1e4 times larger changes some entry by far more than 1e4 of that entry's float64 spacings (so
+    in float64 the small move would have shown), and every output value is one float32 can hold. Else
+    "float64".
+    Three forwards; the arrays are restored."""
+    moved = [a for a in arrays if a.size and np.any(a != 0) and np.all(np.isfinite(a))]
+    if not moved or center.size == 0:
+        return "float64"
+    saved = [a.copy() for a in moved]
+    try:
+        outs = []
+        for k in (0.0, 0.25, 2500.0):
+            for a, s in zip(moved, saved):
+                grid = s.astype(np.float32).astype(np.float64)
+                a[...] = grid + k * np.spacing(np.abs(grid).astype(np.float32)).astype(np.float64) * (grid != 0)
+            outs.append(forward())
+    finally:
+        for a, s in zip(moved, saved):
+            a[...] = s
+    if not np.array_equal(outs[0], outs[1], equal_nan=True) or outs[0].shape != outs[2].shape:
+        return "float64"
+    # the small move is 1e-4 of the large one: in float64 it would show wherever the large move changed
+    # an entry by 1e4 x 8 of that entry's own spacing (a float64 layer whose inputs barely matter does not
+    # count as float32)
+    with np.errstate(invalid="ignore", over="ignore"):
+        visible = np.abs(outs[2] - outs[0]) >= 8e4 * np.spacing(np.abs(outs[0]))
+        # and what a float32 computation returns is float32 values: a float64 layer whose move is swallowed
+        # by an intermediate larger than its output (log(1 + 2.8e-10) of a logsumexp at [-22, 0]: the move
+        # changes 1 + 2.8e-10 by half an ulp of 1) returns values no float32 can hold
+        finite = np.isfinite(outs[0])
+        held = np.array_equal(outs[0][finite].astype(np.float32).astype(np.float64), outs[0][finite])
+    return "float32" if np.any(visible) and held else "float64"
+
+
+def _noise_weights(ratio: float) -> np.ndarray:
+    """The fourth divided difference on the nodes (-ratio, -1, 0, 1, ratio), scaled to sum |w| = 1: it is
+    ~h^4 L^(4) / 24 of a smooth function (negligible) plus a weighted sum of the five evaluations' rounding,
+    so |sum w f| is a sample of one evaluation's rounding as it is on this layer."""
+    nodes = np.array([-ratio, -1.0, 0.0, 1.0, ratio])
+    w = np.array([1.0 / np.prod([a - b for b in nodes if b != a]) for a in nodes])
+    return w / np.abs(w).sum()
+
+
+def _rho(ct: np.ndarray, up: np.ndarray, down: np.ndarray, u: float, center: np.ndarray | None = None) -> float:
+    """Rounding of sum(ct * (up - down)): sum |ct| (r(up) + r(down)) over the entries the step moved
+    (every entry, without granularity, when it moved none), r(y) = max(ROUNDING_FACTOR * u * |y|, the
+    granularity of y). An
+    entry's granularity is the value of its last significant bit: about one ulp for a value computed at
+    full precision, but the quantum for a value that carries fewer bits than its format ((x + 1e7) - 1e7
+    is a multiple of 2^-29), whose rounding no magnitude reveals."""
+    if np.shape(ct) == up.shape == down.shape and (center is None or np.shape(center) == up.shape):
+        # the common case, on the moved entries only (a step of one input entry often moves few outputs)
+        idx = np.flatnonzero(up != down)
+        if not idx.size:  # granularity says nothing of values the step did not touch (0.5 is one bit)
+            return ROUNDING_FACTOR * u * float(np.sum(np.abs(ct) * (np.abs(up) + np.abs(down))))
+        both = np.stack((up.reshape(-1)[idx], down.reshape(-1)[idx]))
+        c = None if center is None else np.broadcast_to(center.reshape(-1)[idx], both.shape)
+        return float(np.sum(np.abs(ct.reshape(-1)[idx]) * _r(both, u, c).sum(axis=0)))
+    moved = np.broadcast_to(up != down, np.broadcast_shapes(np.shape(ct), up.shape))
+    if not moved.any():
+        return ROUNDING_FACTOR * u * float(np.sum(np.abs(ct) * (np.abs(up) + np.abs(down))))
+    terms = np.abs(ct) * (_r(up, u, center) + _r(down, u, center))  # broadcast as the difference itself is
+    return float(np.sum(terms[moved]))
+
+
+def _r(y: np.ndarray, u: float, center: np.ndarray | None) -> np.ndarray:
+    """ROUNDING_FACTOR * u * |y|, or y's granularity where y is a value the step produced (not the
+    centre's own: an input passed through unchanged, 1.25, has two bits and no rounding)."""
+    fresh = np.ones(np.shape(y), dtype=bool) if center is None or np.shape(center) != np.shape(y) else y != center
+    return np.maximum(ROUNDING_FACTOR * u * np.abs(y), np.where(fresh, granularity(y), 0.0))
+
+
+def granularity(y: np.ndarray) -> np.ndarray:
+    """The value of the last nonzero bit of each float64 entry (0 for 0, inf for inf/NaN).
+
+    >>> granularity(np.array([1.0, 0.75, 1e7 + 2.0**-29 - 1e7, 0.1])).tolist()[:3]
+    [1.0, 0.25, 1.862645149230957e-09]
+    """
+    y = np.asarray(y, dtype=np.float64)
+    finite = np.isfinite(y)
+    m, e = np.frexp(np.where(finite, y, 0.0))
+    mant = np.abs(m * 2.0 ** 53).astype(np.int64)
+    low = (mant & -mant).astype(np.float64)
+    return np.where(finite, np.ldexp(low, e - 53), np.inf)
