@@ -344,8 +344,9 @@ def _weighted(ct: np.ndarray, nodes: tuple) -> list[float]:
     sample sum_k w_k f_k, of the evaluations (dn2, dn1, c, up1, up2): each row is differenced entry by
     entry before it is weighted (entries a step did not move cancel exactly). One matrix product where
     everything is finite and shaped alike (coefficients 0 and +-1 make the same differences, with the same
-    rounding, as subtracting), else row by row."""
-    if all(np.shape(f) == np.shape(ct) for f in nodes):
+    rounding, as subtracting) and the output small (SMALL: there the calls cost more than the arithmetic;
+    on 30,000 outputs the product and its copies cost 4x the rows), else row by row."""
+    if np.size(ct) <= SMALL and all(np.shape(f) == np.shape(ct) for f in nodes):
         stack = np.stack(nodes).reshape(5, -1)
         if np.isfinite(stack).all():
             return [float(v) for v in (_ROWS @ stack) @ np.reshape(ct, -1)]
@@ -353,7 +354,8 @@ def _weighted(ct: np.ndarray, nodes: tuple) -> list[float]:
 
 
 _NOISE_WEIGHTS = _noise_weights(RATIO)
-#: the rows _weighted forms from (dn2, dn1, c, up1, up2)
+#: the rows _weighted forms from (dn2, dn1, c, up1, up2), in one product for outputs of at most SMALL entries
+SMALL = 1024
 _ROWS = np.array([[0, -1, 0, 1, 0], [-1, 0, 0, 0, 1], [0, 0, -1, 1, 0], [0, -1, 1, 0, 0], [0, 0, -1, 0, 1],
                   [-1, 0, 1, 0, 0], list(_NOISE_WEIGHTS)], dtype=np.float64)
 
