@@ -8,10 +8,10 @@ from functools import partial
 from typing import Any, Callable, Sequence
 
 from .backends import output_shapes
-from .check import run_check
+from .check import asked_in, left_out, run_check
 from .directional import DEFAULT_K, Probe, run_directional
-from .judge import Verdict, not_asked
-from .names import DIRECTIONAL, DTYPES, JOINT, ORACLES, oracle_stages
+from .judge import Verdict
+from .names import DIRECTIONAL, DTYPES, JOINT, ORACLES
 from .options import OPTIONS, RunOptions
 from .result import CheckResult, OracleMismatch
 from .spec import Arg, Domain, Float, LayerSpec, Shape
@@ -110,37 +110,14 @@ def check_layer(
 
 
 def _checked(spec: LayerSpec, dtypes: tuple, oracles: tuple, defaulted: bool, **kw) -> LayerReport:
-    """Every dtype's run_check, float64 first (what float32 asks may build on it: `_asked_in`)."""
+    """Every dtype's run_check, float64 first (what float32 asks may build on it: check.asked_in)."""
     report, results = LayerReport(spec.name), {}
     for dtype in sorted(dtypes, key=lambda d: d != "float64"):
-        asked = _asked_in(dtype, oracles, results.get("float64"), defaulted)
+        asked = asked_in(dtype, oracles, results.get("float64"), defaulted)
         results[dtype] = run_check(spec, dtype, asked, **kw)
-        report.not_asked += [not_asked(spec.name, dtype, o, st, NUMERICAL_ASKED_IN_FLOAT64) for o in oracles
-                             if o not in asked for st in oracle_stages(o, results[dtype].stages)]
+        report.not_asked += left_out(spec.name, dtype, oracles, asked, results[dtype].stages)
     report.results = {d: results[d] for d in dtypes}
     return report
-
-
-#: why check_layer leaves the numerical oracle out of a float32 check by default
-NUMERICAL_ASKED_IN_FLOAT64 = (
-    "not asked by default in float32: central differences run the layer's forward in float64 whatever the "
-    "dtype, which the float64 check asked and passed (the float32 backward is held to PyTorch and JAX); "
-    "ask for it with oracles=(..., 'numerical')")
-
-
-def _asked_in(dtype: str, oracles: tuple, float64: CheckResult | None, defaulted: bool) -> tuple:
-    """The oracles asked in `dtype`. The numerical oracle differences the layer's forward in float64 in
-    every check (numerical.run_numerical): in float32, beside a float64 check where it passed every stage
-    conclusively, it would ask the same question again on other draws, at half the check's cost (measured:
-    the softmax-weighted pooling over 1024 entries, 123,000 of its 123,400 forward calls). It stays asked
-    where the caller names it, where float32 is the only dtype, and where the float64 numerical check did
-    not pass (a layer that computes in float32 is answered in float32 only; a kink; anything else)."""
-    if not (defaulted and dtype == "float32" and float64 is not None and "numerical" in oracles):
-        return oracles
-    numerical = [st for o, st in float64.pairs() if o == "numerical"]
-    if not numerical or not all(float64.stage_passed("numerical", st) for st in numerical):
-        return oracles
-    return tuple(o for o in oracles if o != "numerical") or oracles
 
 
 def _with_options(options: RunOptions, dtypes, oracles, max_examples, work_budget, hang_guard) -> tuple:

@@ -20,12 +20,12 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .backends import JAX_STATS
-from .check import run_check
+from .check import asked_in, left_out, run_check
 from .function_adapt import BadFunction, _first_line, adapt
 from .function_hygiene import probe_structure, torch_hygiene
 from .function_runners import RUNNERS, directions, torch_answer
-from .judge import Verdict, not_applicable, not_asked
-from .names import DTYPES, JVP, ORACLES, Stage, oracle_stages
+from .judge import Verdict, not_applicable
+from .names import DTYPES, JVP, ORACLES, Stage
 from .options import OPTIONS, RunOptions
 from .result import CheckResult, OracleMismatch
 from .spec import Arg, Domain, Float, LayerSpec, Shape
@@ -252,32 +252,15 @@ def check_function(
     asked = tuple(o for o in oracles if o not in spec.not_applicable)
     if not asked:
         raise BadFunction(f"{spec.name}: oracles={oracles}: none applies ({'; '.join(spec.not_applicable.get(o, '') for o in oracles)})")
-    for dtype in dtypes:
-        here = _asked_in(dtype, asked, dtypes, defaulted)
-        report.results[dtype] = run_check(spec, dtype, here, max_examples=max_examples, record=record,
-                                          runners=RUNNERS)
-        report.not_applicable += _not_applicable(spec, dtype, oracles) + [
-            not_asked(spec.name, dtype, o, s, FLOAT64_QUESTION) for o in asked if o not in here
-            for s in oracle_stages(o, spec.stages())]
+    results = {}
+    for dtype in sorted(dtypes, key=lambda d: d != "float64"):  # float64 first: check.asked_in builds on it
+        here = asked_in(dtype, asked, results.get("float64"), defaulted)
+        results[dtype] = run_check(spec, dtype, here, max_examples=max_examples, record=record, runners=RUNNERS)
+        report.not_applicable += _not_applicable(spec, dtype, oracles) + left_out(spec.name, dtype, asked, here,
+                                                                                  spec.stages())
+    report.results = {d: results[d] for d in dtypes}
     report.seconds, report.jax_compile_seconds = time.perf_counter() - t0, JAX_STATS.compile_seconds - compiled
     return report
-
-
-#: why check_function asks the numerical oracle in float64 only, by default, when float64 is checked too
-FLOAT64_QUESTION = ("not asked by default in float32: central differences run the custom forward in float64 "
-                    "whatever the dtype, which is the float64 check's question (the float32 backward is held to "
-                    "PyTorch and JAX); ask for it with oracles=(..., 'numerical')")
-
-
-def _asked_in(dtype: str, asked: tuple, dtypes: tuple, defaulted: bool) -> tuple:
-    """The oracles asked in `dtype`. The numerical oracle differences the custom forward in float64 in
-    every check (function_runners.run_numerical_fn): in a float32 check beside a float64 one it would ask
-    the float64 question again, on other draws, at twice the cost of the whole check (measured: 80,000 of
-    the 100,000 forward calls of a 1,000-element check). Asked there only when the caller names it, or
-    when float32 is the only dtype checked."""
-    if defaulted and dtype == "float32" and "float64" in dtypes:
-        return tuple(o for o in asked if o != "numerical") or asked
-    return asked
 
 
 def _resolve(name: str, dtypes, oracles, max_examples, options: RunOptions) -> tuple:
