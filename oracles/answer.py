@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 
@@ -28,7 +29,9 @@ class Answer:
     reads to decide whether it could tell); `bounds`, a whole tolerance of its own used instead of the
     table (the directional oracle's probes); `kinks`, entries where the forward is not differentiable;
     `reference`, the reference's side of a question only this oracle asks (the directional oracle's
-    projections <g_reference, v>); `notes`, what it found wrong.
+    projections <g_reference, v>); `notes`, what it found wrong. `careful`, where the oracle has one: a
+    second look at the same example that only widens `uncertainty` (the numerical oracle's sixth node),
+    asked where the first answer did not pass.
     """
 
     output: np.ndarray | None
@@ -39,6 +42,7 @@ class Answer:
     notes: dict = field(default_factory=dict)
     uncertainty: dict = field(default_factory=dict)
     kinks: dict = field(default_factory=dict)
+    careful: Callable[[], dict] | None = field(default=None, repr=False, compare=False)
 
     def by_stage(self) -> dict[str, np.ndarray]:
         """stage -> value: "forward" (when there is an output) and "grad_<name>" per gradient."""

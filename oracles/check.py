@@ -10,6 +10,7 @@ of the result they get back (`run_check(record=True)` does that for its caller, 
 """
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 import time
@@ -93,16 +94,9 @@ def evaluate_case(
             for text in texts:
                 ref.note([stage], text)
     asked = _ask(spec, case, ct, oracles, ref.broken, jax_compile, shapes, runners)
-    answers = {o: None if a is None else a.by_stage() for o, a in asked.items()}
-    flat = {(o, s): v for o, d in answers.items() if d for s, v in d.items()}
-    reference, notes = dict(ref.values), {s: list(n) for s, n in ref.notes.items()}
-    for a in asked.values():
-        if a is not None:  # an oracle's own question (directional projections) and findings
-            reference.update(a.reference)
-            for s, text in a.notes.items():
-                notes.setdefault(s, []).append(text)
 
-    def judged(perturb: bool) -> list[Comparison]:
+    def judged(asked: dict, perturb: bool) -> list[Comparison]:
+        answers, flat, reference, notes = _gathered(ref, asked)
         noise = _noise(spec, case, ct, flat, asked, noise_from, perturb and convention is None)
         return judge_example(ExampleRun(
             layer=spec.name, dtype=case.dtype, shapes=shapes, example=example, stages=stages,
@@ -115,9 +109,39 @@ def evaluate_case(
             overflow_inconclusive=getattr(spec, "overflow_inconclusive", False)))
 
     # the perturbation's measurement only widens a tolerance (budget.py): an example that passes without it
-    # passes with it, so it is measured only where something did not pass (the same verdicts, fewer runs)
-    first = judged(perturb=False)
-    return first if all(c.outcome == Outcome.PASS for c in first) else judged(perturb=True)
+    # passes with it, so it is measured only where something did not pass (the same verdicts, fewer runs).
+    # Likewise the numerical oracle's careful probe (numerical.py: a sixth node per entry, for rounding that
+    # is odd in the step) only adds to its bound: asked only where the numerical oracle did not pass
+    first = judged(asked, perturb=False)
+    if all(c.outcome == Outcome.PASS for c in first):
+        return first
+    return judged(_careful(asked, first), perturb=True)
+
+
+def _gathered(ref, asked: dict) -> tuple[dict, dict, dict, dict]:
+    """The oracles' answers by stage, the same flat by (oracle, stage), and the reference's values and
+    notes with each oracle's own question (directional projections) and findings added."""
+    answers = {o: None if a is None else a.by_stage() for o, a in asked.items()}
+    flat = {(o, s): v for o, d in answers.items() if d for s, v in d.items()}
+    reference, notes = dict(ref.values), {s: list(n) for s, n in ref.notes.items()}
+    for a in asked.values():
+        if a is not None:
+            reference.update(a.reference)
+            for s, text in a.notes.items():
+                notes.setdefault(s, []).append(text)
+    return answers, flat, reference, notes
+
+
+def _careful(asked: dict, first: list[Comparison]) -> dict:
+    """`asked`, with the numerical oracle's bounds widened by its careful second look (Answer.careful: one
+    more forward per entry) where a numerical comparison did not pass."""
+    a = asked.get("numerical")
+    if a is None or a.careful is None or all(c.outcome == Outcome.PASS for c in first if c.oracle == "numerical"):
+        return asked
+    t0 = time.perf_counter()
+    wider = a.careful()
+    return {**asked, "numerical": dataclasses.replace(a, uncertainty={**a.uncertainty, **wider}, careful=None,
+                                                      seconds=a.seconds + time.perf_counter() - t0)}
 
 
 def _noise(spec: LayerSpec, case: Case, ct, flat: dict, asked: dict, noise_from, perturb: bool) -> dict:

@@ -225,13 +225,13 @@ def jax_answer(spec, case: Case, ct: np.ndarray) -> FunctionAnswer:
 
 def run_numerical_fn(spec, case: Case, ct: np.ndarray) -> FunctionAnswer:
     """Central differences of the custom function's own forward in float64, with the numerical oracle's
-    own bound per entry (oracles/numerical.py): element by element for the gradients, along the tangent
-    for the jvp."""
+    own bound per entry (oracles/numerical.py): element by element for the gradients,
+    along the tangent for the jvp."""
     t0 = time.perf_counter()
     arrays = [np.array(case.inputs[a.name], dtype=np.float64 if a.kind != "index" else None) for a in spec.inputs]
     ct64, forward, at = np.asarray(ct, dtype=np.float64), spec.adapter.forward, spec.adapter.forward_fn(arrays)
     targets = [(spec.inputs[i].name, arrays[i]) for i in spec.positions]
-    grads, uncertainty, kinks, precision = numerical.estimate(lambda: np.asarray(at(), dtype=np.float64), targets, ct64)
+    grads, uncertainty, kinks, precision, careful = numerical.estimate(lambda: np.asarray(at(), dtype=np.float64), targets, ct64)
     more = {}
     if _wants(spec)[1]:
         _, t = directions(spec, case)
@@ -244,7 +244,8 @@ def run_numerical_fn(spec, case: Case, ct: np.ndarray) -> FunctionAnswer:
             return forward(moved)
 
         more[JVP], uncertainty[JVP] = numerical.directional(along, h, precision)
-    return FunctionAnswer(None, grads, time.perf_counter() - t0, more=more, uncertainty=uncertainty, kinks=kinks)
+    return FunctionAnswer(None, grads, time.perf_counter() - t0, more=more, uncertainty=uncertainty, kinks=kinks,
+                          careful=careful)
 
 
 RUNNERS = {"torch": run_torch_math, "jax": run_jax_math, "numerical": run_numerical_fn}

@@ -41,15 +41,16 @@ plus 4 per example; refinement only where the first bound is too loose (measured
 numerical checks: 98,582 entries, 335,228 first-pass forwards, 56,848 for dead entries, 18,152 for
 refinement, 7,953 for `computes_in`).
 
+Careful look (`estimate`'s last result, Answer.careful): rounding that is odd in the step (e(-h) = -e(h):
+the float64 sum of 999 + 999 + 999 +- h rounds on a grid symmetric about 2997) cancels out of the fourth
+difference and reaches Richardson only by chance. One more forward per entry, at SIXTH h, gives a fifth
+difference that sees it; the check (check.evaluate_case) asks for it only where a numerical comparison
+did not pass, since it only widens the bound (a pass stands either way).
+
 Precision: three extra forwards (`computes_in`) tell whether the layer computes in float32 whatever it is
 given: moved by a quarter of a float32 spacing from a point of the float32 grid, its output does not
-move at all. In a float64 check that is a finding on every stage ("computes in
-float32"); in a float32 check the bound uses float32's unit roundoff instead of crying wolf.
-
-Kinks: the one-sided slopes (L(v + h) - L(v)) / h and (L(v) - L(v - h)) / h of a smooth function differ
-by h |L''| (t h |L''| at t times the step); at a kink they differ by the jump, whatever the step. Entries
-whose slopes differ by KINK_JUMP of the gradient's scale at both steps and do not scale like curvature
-are marked; the judge names them when a disagreement sits there.
+move at all: in a float64 check a finding on every stage ("computes in float32"); in a float32 check
+the bound uses float32's unit roundoff instead of crying wolf. Kinks: kinks_found.py.
 """
 from __future__ import annotations
 
@@ -58,20 +59,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .answer import Answer, Kinks
+from .answer import Answer
+from .kinks_found import _kinks
 from .names import Stage
 from .protocol import as_tuple, forward_outputs
 from .spec import LayerSpec
 from .strategies import Case
-from .rounding import ROUNDING_FACTOR, _noise_weights, _r, _rho, computes_in, granularity  # noqa: F401
+from .rounding import RATIO, _noise_weights, _r, _rho, computes_in, sixth_noise
 from .tolerances import TOLERANCES, resolution_needed
 
 UNIT = {"float64": float(np.finfo(np.float64).eps) / 2, "float32": float(np.finfo(np.float32).eps) / 2}
 #: relative step per precision the layer computes in: ~(2u)^(1/3), the central difference's optimum
 STEP = {"float64": 6e-6, "float32": 5e-3}
-#: the second step is RATIO h: 2.5, not 2, so that rounding which grows in proportion to the step (a
-#: quantum much coarser than the output's own: (x + 1e7) - 1e7) does not repeat at both steps
-RATIO = 2.5
 #: with err(h) = c h^p, |D(h) - D(RATIO h)| = (RATIO^p - 1) err(h) >= (RATIO - 1) err(h) for any order
 #: p >= 1 (a seam where the second derivative jumps, as in Huber, is first order; smooth is p = 2): so
 #: err(h) <= |D(h) - D(RATIO h)| / 1.5, counted 1.5 times for the higher-order rest and the rounding
@@ -82,13 +81,20 @@ NOISE_FACTOR = 16.0
 #: a refinement moves a step by REFINE^2 where rounding dominates, and never by more than MAX_MOVE
 REFINE = 8.0
 MAX_MOVE = 4096.0
-#: one-sided slopes differing by this fraction of the gradient's scale (or more) mark a kink
-KINK_JUMP = 1e-3
 #: a bound this small decides whatever the need: the judge allows at least this much in every comparison
 #: (float64: the table's atol is the floor of every tolerance, budget.widen; float32: the budget's floor,
 #: eps32 x a cotangent entry >= 0.5, is far above it). Where the example's gradient is exactly zero the
 #: need is zero, and refining past this would buy nothing
 ALWAYS_ALLOWED = TOLERANCES[("float64", "numerical", "grad")].atol
+
+
+@dataclass(frozen=True)
+class _At:
+    """What every probe of one function shares: forward, cotangent, output at the centre, precision."""
+    forward: object
+    ct: np.ndarray
+    center: np.ndarray
+    precision: str
 
 
 @dataclass
@@ -100,6 +106,10 @@ class _Estimate:
     left: np.ndarray
     right: np.ndarray
     rounding: np.ndarray  # the a-priori rounding part of the bound
+    step: np.ndarray  # the step h of the estimate kept (NaN: none moved an output)
+    noise: np.ndarray  # the fourth difference's noise sample at that step
+    sums: np.ndarray  # sum(ct * (f - c)) at -RATIO h, -h, h, RATIO h: for the careful sixth node
+
 
 
 def run_numerical(spec: LayerSpec, case: Case, ct: np.ndarray) -> Answer:
@@ -119,11 +129,12 @@ def run_numerical(spec: LayerSpec, case: Case, ct: np.ndarray) -> Answer:
         return _joined(forward_outputs(spec, layer, inputs))
 
     targets = [*((n, inputs[n]) for n in spec.diff_inputs), *params.items()]
-    grads, uncertainty, kinks, precision = estimate(forward, targets, ct64)
+    grads, uncertainty, kinks, precision, careful = estimate(forward, targets, ct64)
     notes = {}
     if precision == "float32" and case.dtype == "float64":
         notes = {s: COMPUTES_IN_FLOAT32 for s in [*spec.forward_stages(), *uncertainty]}
-    return Answer(None, grads, time.perf_counter() - t0, uncertainty=uncertainty, kinks=kinks, notes=notes)
+    return Answer(None, grads, time.perf_counter() - t0, uncertainty=uncertainty, kinks=kinks, notes=notes,
+                  careful=careful)
 
 
 COMPUTES_IN_FLOAT32 = ("the layer computes in float32 whatever it is given: its float64 output does not move when "
@@ -131,24 +142,41 @@ COMPUTES_IN_FLOAT32 = ("the layer computes in float32 whatever it is given: its 
                        "accuracy)")
 
 
-def estimate(forward, targets: list[tuple[str, np.ndarray]], ct: np.ndarray) -> tuple[dict, dict, dict, str]:
+def estimate(forward, targets: list[tuple[str, np.ndarray]], ct: np.ndarray) -> tuple:
     """The core, for any function: `forward()` evaluates the output (float64) of the arrays in `targets`
     (name, array), which are perturbed in place and restored. Returns (name -> D(h), stage -> its bound,
-    stage -> Kinks, the precision the function computes in)."""
+    stage -> Kinks, the precision the function computes in, `careful`: a function returning stage -> the
+    bound widened by the sixth node's noise sample, one more forward per entry)."""
     center = forward()
     grads, uncertainty, kinks = {}, {}, {}
     # a non-finite output or an overflowing difference gives an infinite bound (inconclusive), not a warning
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-        precision = computes_in(forward, center, [a for _, a in targets])
-        first = [_estimate(forward, arr, ct, center, precision) for _, arr in targets]
+        at = _At(forward, ct, center, computes_in(forward, center, [a for _, a in targets]))
+        first = [_estimate(at, arr) for _, arr in targets]
         # resolved as the judge resolves them: against the example's largest gradient entry, every stage
         scale = max((float(np.max(np.abs(e.value[np.isfinite(e.value)]), initial=0.0)) for e in first), default=0.0)
         for (name, arr), est in zip(targets, first):
-            _refine(forward, arr, est, ct, center, precision, scale)
+            _refine(at, arr, est, scale)
             stage = Stage.grad(name)
             grads[name], uncertainty[stage] = est.value, est.bound
             kinks[stage] = _kinks(est)
-    return grads, uncertainty, kinks, precision
+
+    def careful() -> dict:
+        with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+            return {Stage.grad(name): _careful(at, arr, est) for (name, arr), est in zip(targets, first)}
+
+    return grads, uncertainty, kinks, at.precision, careful
+
+
+def _careful(at: _At, arr: np.ndarray, est: _Estimate) -> np.ndarray:
+    """Each entry's bound with the noise term taken from the larger of the fourth difference and the fifth
+    difference on six nodes (rounding.sixth_noise): one more forward, at SIXTH times the entry's step."""
+    flat, bound = arr.reshape(-1), est.bound.copy()
+    for i in np.flatnonzero(np.isfinite(est.step.reshape(-1)) & np.isfinite(bound.reshape(-1))):
+        h, noise = est.step.flat[i], est.noise.flat[i]
+        odd = sixth_noise(at.forward, flat, i, h, at.ct, at.center, est.sums.reshape(-1, 4)[i])
+        bound.flat[i] += NOISE_FACTOR * max(0.0, abs(odd) - abs(noise)) / h
+    return bound
 
 
 def directional(along, h: float, precision: str = "float64") -> tuple[np.ndarray, np.ndarray]:
@@ -170,45 +198,46 @@ def _joined(arrays: tuple) -> np.ndarray:
     return np.concatenate([np.asarray(a, dtype=np.float64).reshape(-1) for a in arrays])
 
 
-def _estimate(forward, arr: np.ndarray, ct: np.ndarray, center: np.ndarray, precision: str) -> _Estimate:
+def _estimate(at: _At, arr: np.ndarray) -> _Estimate:
     """Every entry of `arr` at its first step (perturbed in place through a flat view, restored after each
     entry); an entry whose step moved nothing, once more at a larger one (_constant)."""
     flat = arr.reshape(-1)
-    steps = STEP[precision] * _scale(flat)
-    cols = [np.empty(flat.size) for _ in range(7)]  # the _Estimate fields
+    steps = STEP[at.precision] * _scale(flat)
+    cols = [np.empty(flat.size) for _ in range(9)] + [np.empty((flat.size, 4))]  # the _Estimate fields
     still = []  # entries whose step moved no output at all
     for i in range(flat.size):
-        p = _probe(forward, flat, i, steps[i], ct, center, precision)
-        _set(cols, i, p[:7])
-        if not p[7]:
+        fields, moved = _probe(at, flat, i, steps[i])
+        _set(cols, i, fields)
+        if not moved:
             still.append(i)
-    est = _Estimate(*(c.reshape(arr.shape) for c in cols))
+    est = _Estimate(*(c.reshape(arr.shape) for c in cols[:-1]), cols[-1].reshape(*arr.shape, 4))
     for i in still:
-        _set(_fields(est), i, _constant(forward, flat, i, steps[i], ct, center, precision))
+        _set(_fields(est), i, _constant(at, flat, i, steps[i]))
     return est
 
 
 def _fields(est: _Estimate) -> tuple:
-    return est.value, est.bound, est.jump_h, est.jump_2h, est.left, est.right, est.rounding
+    return (est.value, est.bound, est.jump_h, est.jump_2h, est.left, est.right, est.rounding, est.step, est.noise,
+            est.sums.reshape(-1, 4))
 
 
-def _refine(forward, arr: np.ndarray, est: _Estimate, ct, center, precision: str, scale: float) -> None:
+def _refine(at: _At, arr: np.ndarray, est: _Estimate, scale: float) -> None:
     """Where an entry's bound is above the resolution the judge needs (tolerances.resolution_needed, at
     the example's scale), probe it again at steps moved toward the measured optimum and on the unit
     scale; keep the tightest corroborated estimate (in place)."""
     flat, fields = arr.reshape(-1), _fields(est)
-    steps = STEP[precision] * _scale(flat)
+    steps = STEP[at.precision] * _scale(flat)
     need = np.maximum(resolution_needed(est.value, scale), ALWAYS_ALLOWED).reshape(-1)
     ratio = _better_step(est.bound.reshape(-1) - est.rounding.reshape(-1), est.rounding.reshape(-1))
-    unit = STEP[precision] * np.maximum(np.abs(flat), 1.0)
+    unit = STEP[at.precision] * np.maximum(np.abs(flat), 1.0)
     dead = np.isnan(est.left.reshape(-1)) & (est.value.reshape(-1) == 0)  # no step moved it (_constant)
     for i in np.flatnonzero(~(est.bound.reshape(-1) <= need)):
         tried = [steps[i] * ratio[i] ** 2, steps[i] * ratio[i]] + ([unit[i]] if unit[i] != steps[i] else [])
         if dead[i]:  # largest first: constant there too, it is constant at the smaller ones, rounding larger
             tried.sort(reverse=True)
-        tries = [tuple(f.flat[i] for f in fields)]
+        tries = [_get(fields, i)]
         for h in tried:
-            tries.append(_refined(forward, flat, i, h, ct, center, precision))
+            tries.append(_refined(at, flat, i, h))
             best = _corroborated(tries)
             if best[1] <= need[i] or dead[i] and _flat(tries[-1]):
                 break
@@ -220,23 +249,34 @@ def _flat(estimate: tuple) -> bool:
     return estimate[0] == 0 and np.isnan(estimate[4])
 
 
-def _refined(forward, flat, i: int, h: float, ct, center, precision: str) -> tuple:
+def _refined(at: _At, flat, i: int, h: float) -> tuple:
     """The estimate of entry i at another step h. Where that step moves no output, the output is flat
     at h to within its own rounding: L(v + h) = L(v) = L(v - h) as computed means |2 h L'(v)| is below
     what rounding hides, so the estimate is 0 with that rounding (over 2h) as its bound. That matters
     where a derivative is real but far below what the first step could show: an affine layer whose
     weight is 1e-45 and whose input is 1e-218 is stepped by 6e-224 and bounded by ~1e207; stepped on
     the unit scale, the output still does not move and the bound is ~2e-10."""
-    p = _probe(forward, flat, i, h, ct, center, precision)
-    return p[:7] if p[7] else (0.0, p[6], 0.0, 0.0, np.nan, np.nan, p[6])
+    fields, moved = _probe(at, flat, i, h)
+    return fields if moved else _nothing(fields[6])
 
 
 def _set(fields, i: int, numbers) -> None:
-    for f, v in zip(fields, numbers):
+    for f, v in zip(fields[:-1], numbers):
         f.flat[i] = v
+    fields[-1][i] = numbers[-1]  # sums, four wide
 
 
-def _constant(forward, flat, i: int, h: float, ct, center, precision: str) -> tuple:
+def _get(fields, i: int) -> tuple:
+    return (*(f.flat[i] for f in fields[:-1]), fields[-1][i])
+
+
+def _nothing(bound: float, rounding: float | None = None) -> tuple:
+    """The fields of an estimate of 0 that no moved output supports, with its bound."""
+    return (0.0, bound, 0.0, 0.0, np.nan, np.nan, bound if rounding is None else rounding, np.nan, 0.0,
+            np.full(4, np.nan))
+
+
+def _constant(at: _At, flat, i: int, h: float) -> tuple:
     """An entry whose step moved no output: a locally constant output (a dead unit, a pooled entry that is
     not its window's maximum), or a step the layer's own rounding swallowed. Tried once more, REFINE
     times larger (no further: a larger step would cross into a neighbouring regime, e.g. past the next
@@ -244,12 +284,12 @@ def _constant(forward, flat, i: int, h: float, ct, center, precision: str) -> tu
     output is constant there and the derivative 0 to within what the output's rounding could hide at that
     step; if it moves, the full estimate at that step, its bound also covering 0 (the step before it saw
     nothing). A dead entry costs 4 forwards in all."""
-    first = _pair(forward, flat, i, h * REFINE)
-    if first is not None and _unmoved(first, center):
-        rounding = _rho(ct, first[0], first[1], UNIT[precision]) / (2 * h * REFINE)
-        return (0.0, rounding, 0.0, 0.0, np.nan, np.nan, rounding)
-    p = _probe(forward, flat, i, h * REFINE, ct, center, precision, first=first)  # `first` moved
-    return (p[0], max(p[1], abs(p[0])), *p[2:7])
+    first = _pair(at.forward, flat, i, h * REFINE)
+    if first is not None and _unmoved(first, at.center):
+        rounding = _rho(at.ct, first[0], first[1], UNIT[at.precision]) / (2 * h * REFINE)
+        return _nothing(rounding)
+    p, _ = _probe(at, flat, i, h * REFINE, first=first)  # `first` moved
+    return (p[0], max(p[1], abs(p[0])), *p[2:])
 
 
 def _corroborated(tries: list[tuple]) -> tuple:
@@ -310,33 +350,32 @@ def _unmoved(pair, center: np.ndarray) -> bool:
     return np.array_equal(pair[0], pair[1]) and np.array_equal(pair[0], center)
 
 
-def _probe(forward, flat: np.ndarray, i: int, h: float, ct: np.ndarray, center: np.ndarray, precision: str,
-           first=None) -> tuple:
-    """(value, bound, jump at h, jump at RATIO h, left slope, right slope, rounding part of the bound,
-    whether any output moved) of entry i at step h: 4 forwards, 2 where the first pair moved no output
-    (no information at this step; what the output's rounding could hide rides along). `first`: the pair
-    at h when the caller has it."""
-    u = UNIT[precision]
-    one = first if first is not None else _pair(forward, flat, i, h)
+def _probe(at: _At, flat: np.ndarray, i: int, h: float, first=None) -> tuple[tuple, bool]:
+    """(the _Estimate fields of entry i at step h, whether any output moved): 4 forwards, 2 where the first
+    pair moved no output (no information at this step; what the output's rounding could hide rides
+    along). `first`: the pair at h when the caller has it."""
+    u = UNIT[at.precision]
+    one = first if first is not None else _pair(at.forward, flat, i, h)
     if one is None:  # a step below the entry's own resolution moved nothing at all
-        return 0.0, np.inf, 0.0, 0.0, np.nan, np.nan, np.inf, True
-    if _unmoved(one, center):
-        return 0.0, np.inf, 0.0, 0.0, np.nan, np.nan, _rho(ct, one[0], one[1], u) / (2 * h), False
-    two = _pair(forward, flat, i, RATIO * h)
+        return _nothing(np.inf), True
+    if _unmoved(one, at.center):
+        return _nothing(np.inf, _rho(at.ct, one[0], one[1], u) / (2 * h)), False
+    two = _pair(at.forward, flat, i, RATIO * h)
     if two is None:
-        return 0.0, np.inf, 0.0, 0.0, np.nan, np.nan, np.inf, True
+        return _nothing(np.inf), True
     orig = flat[i]
     (up1, dn1, t1), (up2, dn2, t2) = one, two
-    w1, w2, r1, l1, r2, l2, noise = _weighted(ct, (dn2, dn1, center, up1, up2))
+    w1, w2, r1, l1, r2, l2, noise = _weighted(at.ct, (dn2, dn1, at.center, up1, up2))
     d1, d2 = w1 / (t1[0] + t1[1]), w2 / (t2[0] + t2[1])
-    rounding = _rho(ct, up1, dn1, u, center) / (t1[0] + t1[1])
+    rounding = _rho(at.ct, up1, dn1, u, at.center) / (t1[0] + t1[1])
     bound = (TRUNCATION_FACTOR * abs(d1 - d2) + rounding + NOISE_FACTOR * abs(noise) / h
              + 2.0 * u * abs(orig) / h * abs(d1))
     right, left = r1 / t1[0], l1 / t1[1]
     jump_t = abs(r2 / t2[0] - l2 / t2[1])
     if not np.isfinite(bound):
         bound = np.inf
-    return d1, bound, abs(right - left), jump_t, left, right, rounding, True
+    return (d1, bound, abs(right - left), jump_t, left, right, rounding, h, noise,
+            np.array([-l2, -l1, r1, r2])), True
 
 
 def _weighted(ct: np.ndarray, nodes: tuple) -> list[float]:
@@ -358,15 +397,3 @@ _NOISE_WEIGHTS = _noise_weights(RATIO)
 SMALL = 1024
 _ROWS = np.array([[0, -1, 0, 1, 0], [-1, 0, 0, 0, 1], [0, 0, -1, 1, 0], [0, -1, 1, 0, 0], [0, 0, -1, 0, 1],
                   [-1, 0, 1, 0, 0], list(_NOISE_WEIGHTS)], dtype=np.float64)
-
-
-def _kinks(est: _Estimate) -> Kinks:
-    """Entries where the one-sided slopes jump by KINK_JUMP of the gradient's scale (and by more than four
-    times what rounding could make of them) at both steps, and the jump does not grow with the step as
-    curvature's would (RATIO x at RATIO times the step): the forward is not differentiable there."""
-    scale = np.maximum(np.abs(est.value), float(np.max(np.abs(est.value), initial=0.0)) * 1e-3)
-    floor = np.maximum(KINK_JUMP * scale, 4.0 * est.rounding)
-    big = (est.jump_h > floor) & (est.jump_2h > floor)
-    smooth = np.abs(est.jump_2h - RATIO * est.jump_h) <= 0.25 * RATIO * est.jump_h
-    mask = big & ~smooth
-    return Kinks(mask=mask, left=np.where(mask, est.left, np.nan), right=np.where(mask, est.right, np.nan))

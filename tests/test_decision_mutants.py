@@ -547,12 +547,13 @@ def test_kink_note_only_for_a_worst_entry_on_a_kink():
 
 # --- the numerical oracle's bound ------------------------------------------------------------------------------
 from oracles import numerical as N  # noqa: E402
+from oracles import rounding as R  # noqa: E402
 
 
 def test_granularity_is_the_last_significant_bit():
-    g = N.granularity(np.array([1.0, 0.75, -0.75, 0.0, np.inf, np.nan, 3.0 * 2.0**-40, 1e7 + 2.0**-29 - 1e7]))
+    g = R.granularity(np.array([1.0, 0.75, -0.75, 0.0, np.inf, np.nan, 3.0 * 2.0**-40, 1e7 + 2.0**-29 - 1e7]))
     assert g.tolist() == [1.0, 0.25, 0.25, 0.0, np.inf, np.inf, 2.0**-40, 2.0**-29]
-    assert N.granularity(np.array([1 / 3]))[0] == np.spacing(1 / 3)  # a full-precision value: one ulp
+    assert R.granularity(np.array([1 / 3]))[0] == np.spacing(1 / 3)  # a full-precision value: one ulp
 
 
 def test_r_is_rounding_or_granularity_of_fresh_values():
@@ -631,7 +632,8 @@ def _est(value, jump_h, jump_2h, rounding=0.0):
     value = np.asarray(value, dtype=float)
     return N._Estimate(value=value, bound=np.zeros_like(value), jump_h=np.asarray(jump_h, float),
                        jump_2h=np.asarray(jump_2h, float), left=value - 0.5, right=value + 0.5,
-                       rounding=np.full_like(value, rounding))
+                       rounding=np.full_like(value, rounding), step=np.full_like(value, 1e-6),
+                       noise=np.zeros_like(value), sums=np.zeros((*value.shape, 4)))
 
 
 def test_kinks_are_jumps_at_both_steps_that_do_not_grow_like_curvature():
@@ -871,15 +873,16 @@ def test_an_entry_whose_step_moves_nothing_is_constant_or_probed_at_eight_times_
     ct = np.array([2.0])
     x = np.array([-1.0])
     dead = lambda: np.maximum(x, 0.0) + 3.0  # noqa: E731  a dead unit: locally constant
-    got = N._constant(dead, x, 0, 1e-6, ct, dead(), "float64")
+    got = N._constant(N._At(dead, ct, dead(), "float64"), x, 0, 1e-6)
     rounding = 16 * u * 2.0 * (3.0 + 3.0) / (2 * 1e-6 * N.REFINE)  # what the output's rounding could hide
     assert got[:4] == (0.0, pytest.approx(rounding), 0.0, 0.0) and np.isnan(got[4]) and np.isnan(got[5])
     assert got[6] == pytest.approx(rounding) and x.tolist() == [-1.0]
     # a step the function's own quantum swallowed: the full probe at 8x, its bound also covering 0
     y = np.array([0.50085])
     steps = lambda: np.floor(y * 1e3) / 1e3  # noqa: E731  constant within +-1e-4; at 8e-4 one step up, none down
-    got = N._constant(steps, y, 0, 1e-4, np.array([1.0]), steps(), "float64")
-    probe = N._probe(steps, y, 0, 8e-4, np.array([1.0]), steps(), "float64")
+    at = N._At(steps, np.array([1.0]), steps(), "float64")
+    got, (probe, moved) = N._constant(at, y, 0, 1e-4), N._probe(at, y, 0, 8e-4)
+    assert moved
     assert got[0] == probe[0] != 0.0 and got[1] == max(probe[1], abs(probe[0])) and got[1] > abs(got[0])
     assert got[2:7] == pytest.approx(probe[2:7], nan_ok=True) and y.tolist() == [0.50085]
     assert got[1] != got[2]  # the bound, not the jump
@@ -910,3 +913,23 @@ def test_weighted_rows_are_differenced_before_weighting_in_both_paths():
             np.sum(ct * (nodes[2] - nodes[1])), np.sum(ct * (nodes[4] - nodes[2])), np.sum(ct * (nodes[2] - nodes[0])),
             np.sum(ct * sum(w * f for w, f in zip(N._NOISE_WEIGHTS, nodes)))]
     assert N._weighted(ct, nodes) == pytest.approx(rows, rel=1e-12, abs=1e-15)
+
+
+def test_the_sixth_node_is_a_noise_sample_blind_to_quartics_but_not_to_odd_rounding():
+    """sixth_noise: the fifth divided difference on (-RATIO, -1, 0, 1, RATIO, SIXTH) x h from the four sums
+    a probe kept and one forward at SIXTH h: zero on any polynomial of degree <= 4, not zero on rounding
+    that is odd in the step (which the fourth difference cancels); the entry restored."""
+    rng = np.random.default_rng(5)
+    c, ct, h = rng.normal(size=5), np.array([0.5, -2.0]), 0.1
+    x = np.array([0.0, 0.0])
+    poly = lambda: np.polyval(c, x[0] / h) * np.array([1.0, 3.0])  # noqa: E731
+    center = poly()
+    sums = [float(np.sum(ct * (np.polyval(c, k) * np.array([1.0, 3.0]) - center))) for k in (-N.RATIO, -1.0, 1.0, N.RATIO)]
+    assert abs(R.sixth_noise(poly, x, 0, h, ct, center, np.array(sums))) <= 1e-12 and x.tolist() == [0.0, 0.0]
+    nodes = [-N.RATIO, -1.0, 0.0, 1.0, N.RATIO, R.SIXTH]
+    w = np.array([1 / np.prod([a - b for b in nodes if b != a]) for a in nodes])
+    assert N._noise_weights(N.RATIO, R.SIXTH) == pytest.approx(w / np.abs(w).sum())
+    odd = np.array([-2.0, -1.0, 1.0, 2.0])  # e(-h) = -e(h): the fourth difference cancels it, the fifth does not
+    assert abs(float(N._NOISE_WEIGHTS @ np.array([-2.0, -1.0, 0.0, 1.0, 2.0]))) <= 1e-15
+    flat = lambda: np.zeros(2)  # noqa: E731  the sixth node moves nothing
+    assert abs(R.sixth_noise(flat, x, 0, h, ct, np.zeros(2), odd)) > 0.1

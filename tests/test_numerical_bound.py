@@ -148,3 +148,67 @@ def test_the_precision_probe_does_not_mistake_a_float64_layer_whose_intermediate
     x = np.array([[-22.0, 0.0]])
     f = lambda: np.log(np.exp(x).sum(axis=1, keepdims=True))  # noqa: E731
     assert computes_in(f, f(), [x]) == "float64"
+
+
+class LayerNormAt999:
+    """A correct LayerNorm (eps 1e-5, gain g) written for rows of 999.0: the float64 row mean rounds on the
+    grid of 2997, symmetric about it, so its rounding is odd in the step (e(-h) = -e(h)) and hidden from
+    the fourth difference; times 1/sqrt(1e-5) = 316 it moves L by ~1e-10."""
+
+    def __init__(self, g):
+        self.g = g
+
+    def forward(self, x):
+        self.xc = x - x.mean(axis=1, keepdims=True)
+        self.r = 1 / np.sqrt((self.xc ** 2).mean(axis=1, keepdims=True) + 1e-5)
+        self.xh = self.xc * self.r
+        return self.xh * self.g
+
+    def backward(self, dout):
+        self.dg = (dout * self.xh).sum(axis=0)
+        d = dout * self.g
+        return self.r * (d - d.mean(axis=1, keepdims=True) - self.xh * (d * self.xh).mean(axis=1, keepdims=True))
+
+
+def _layernorm_math(xp, x, g):
+    xc = x - xp.mean(x, axis=1, keepdims=True)
+    return xc / xp.sqrt(xp.mean(xc * xc, axis=1, keepdims=True) + 1e-5) * g
+
+
+def test_the_careful_probe_bounds_rounding_that_is_odd_in_the_step():
+    """x + 316 * (rounding of x + 2997 at x = 0): the first probe's bound misses its error (the fourth
+    difference is blind to it and Richardson sees part), the careful look's sixth node covers it."""
+    from oracles import numerical as N
+
+    x = np.zeros(3)
+    ct = np.array([0.7, -1.3, 0.4])
+    f = lambda: x + 316.0 * (((x + 2997.0) - 2997.0) - x)  # noqa: E731  mathematically x
+    grads, first, _, _, careful = N.estimate(f, [("x", x)], ct)
+    err, wider = np.abs(grads["x"] - ct), careful()["grad_x"]
+    assert np.any(err > first["grad_x"]) and np.all(err <= wider) and np.all(wider >= first["grad_x"])
+    assert np.all(wider <= 20 * err) and x.tolist() == [0.0, 0.0, 0.0]  # honest, not useless; restored
+
+
+def test_the_careful_look_is_asked_only_where_the_numerical_checker_did_not_pass():
+    from oracles.check import evaluate_case
+    from oracles.numerical import run_numerical as plain
+
+    looked = []
+
+    def spy(spec, case, ct):
+        a = plain(spec, case, ct)
+        careful = a.careful
+        a.careful = lambda: looked.append(case.inputs["x"][0, 0]) or careful()
+        return a
+
+    spec = layer_spec(lambda p: LayerNormAt999(p["g"]), inputs={"x": ("n", "d")}, params={"g": ("d",)},
+                      fn=_layernorm_math, name="layernorm_999")
+    g = np.array([1.5, -0.75, 1.25])
+    at999 = Case("layernorm_999", "float64", {"n": 2, "d": 3}, {"x": np.full((2, 3), 999.0)}, {"g": g}, seed=1)
+    assert np.any(np.abs(plain(spec, at999, np.ones((2, 3))).grads["x"]) >= 0)  # runs
+    comps = evaluate_case(spec, at999, ("numerical",), runners={"numerical": spy})
+    assert looked == [999.0] and all(c.passed for c in comps), [c.message() for c in comps]
+    spread = Case("layernorm_999", "float64", {"n": 2, "d": 3}, {"x": np.array([[0.5, -1.0, 2.0], [0.3, 1.1, -0.4]])},
+                  {"g": g}, seed=1)
+    assert all(c.passed for c in evaluate_case(spec, spread, ("numerical",), runners={"numerical": spy}))
+    assert looked == [999.0]  # a passing example is not looked at again
