@@ -81,6 +81,10 @@ NOISE_FACTOR = 16.0
 #: a refinement moves a step by REFINE^2 where rounding dominates, and never by more than MAX_MOVE
 REFINE = 8.0
 MAX_MOVE = 4096.0
+#: a corroborated estimate is dropped when one at most this many times looser contradicts it: REFINE^2/4, so
+#: that the refined steps (REFINE^2 and REFINE times the first) can overrule each other, while a first
+#: estimate that rounding made ~REFINE^2 looser than a refined one (the step it moved away from) cannot
+CONTRADICTS = REFINE ** 2 / 4
 #: a bound this small decides whatever the need: the judge allows at least this much in every comparison
 #: (float64: the table's atol is the floor of every tolerance, budget.widen; float32: the budget's floor,
 #: eps32 x a cotangent entry >= 0.5, is far above it). Where the example's gradient is exactly zero the
@@ -295,13 +299,17 @@ def _constant(at: _At, flat, i: int, h: float) -> tuple:
 def _corroborated(tries: list[tuple]) -> tuple:
     """Of several estimates of one entry (value, bound, ...) at different steps, the tightest one that
     another estimate agrees with (|difference| <= the sum of their bounds; an infinite bound agrees with
-    nothing). A step beyond the function's own scale can fool Richardson into a tight but wrong bound;
-    two steps are unlikely to be fooled into the same answer. None corroborated: the tightest, its bound
-    widened to cover every estimate."""
+    nothing) and that agrees with every other corroborated one. A step beyond the function's own scale can
+    fool Richardson into a tight but wrong bound (a sigmoid stepped by 20: D(h) and D(2.5 h) both ~1/h,
+    close to each other and far from L'); two steps are unlikely to be fooled into the same answer, but a
+    loose first estimate agrees with anything: an estimate that one at most CONTRADICTS times looser
+    contradicts is not kept. None kept: the tightest, its bound widened to cover every estimate."""
     finite = [t for t in tries if np.isfinite(t[1])]
-    ok = [t for t in finite if any(o is not t and abs(t[0] - o[0]) <= t[1] + o[1] for o in finite)]
-    if ok:
-        return min(ok, key=lambda t: t[1])
+    agree = lambda t, o: abs(t[0] - o[0]) <= t[1] + o[1]  # noqa: E731
+    ok = [t for t in finite if any(o is not t and agree(t, o) for o in finite)]
+    consistent = [t for t in ok if all(agree(t, o) for o in ok if o is not t and o[1] <= CONTRADICTS * t[1])]
+    if consistent:
+        return min(consistent, key=lambda t: t[1])
     best = min(tries, key=lambda t: t[1])
     spread = max((abs(t[0] - best[0]) + t[1] for t in finite), default=np.inf)
     return (best[0], max(best[1], spread), *best[2:])
