@@ -21,6 +21,7 @@ import numpy as np
 
 from . import budget, numerical
 from .backends import JAX_STATS, Answer, configure
+from .directional import derivative_along
 from .names import JVP, Stage
 from .strategies import Case, cotangent
 from .tolerances import Tol, tolerance_for
@@ -243,7 +244,7 @@ def run_numerical_fn(spec, case: Case, ct: np.ndarray) -> FunctionAnswer:
                 moved[i] = arrays[i] + s * ti
             return forward(moved)
 
-        more[JVP], uncertainty[JVP] = numerical.directional(along, h, precision)
+        more[JVP], uncertainty[JVP] = derivative_along(along, h, precision)
     return FunctionAnswer(None, grads, time.perf_counter() - t0, more=more, uncertainty=uncertainty, kinks=kinks,
                           careful=careful)
 

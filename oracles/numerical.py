@@ -65,7 +65,7 @@ from .names import Stage
 from .protocol import as_tuple, forward_outputs
 from .spec import LayerSpec
 from .strategies import Case
-from .rounding import RATIO, _noise_weights, _r, _rho, computes_in, sixth_noise
+from .rounding import RATIO, _noise_weights, _rho, computes_in, sixth_noise
 from .tolerances import TOLERANCES, resolution_needed
 
 UNIT = {"float64": float(np.finfo(np.float64).eps) / 2, "float32": float(np.finfo(np.float32).eps) / 2}
@@ -181,18 +181,6 @@ def _careful(at: _At, arr: np.ndarray, est: _Estimate) -> np.ndarray:
         odd = sixth_noise(at.forward, flat, i, h, at.ct, at.center, est.sums.reshape(-1, 4)[i])
         bound.flat[i] += NOISE_FACTOR * max(0.0, abs(odd) - abs(noise)) / h
     return bound
-
-
-def directional(along, h: float, precision: str = "float64") -> tuple[np.ndarray, np.ndarray]:
-    """The derivative of a vector-valued function along one direction, entry by entry, with its bound:
-    `along(s)` evaluates the output at (inputs + s * tangent). Central differences at h and RATIO h, the
-    bound as for one entry of `estimate` (truncation by Richardson, the rounding of the entries)."""
-    u = UNIT[precision]
-    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-        up1, dn1, up2, dn2 = (np.asarray(along(s), dtype=np.float64) for s in (h, -h, RATIO * h, -RATIO * h))
-        d1, d2 = (up1 - dn1) / (2 * h), (up2 - dn2) / (2 * RATIO * h)
-        bound = TRUNCATION_FACTOR * np.abs(d1 - d2) + (_r(up1, u, None) + _r(dn1, u, None)) / (2 * h)
-    return d1, np.where(np.isfinite(bound), bound, np.inf)
 
 
 def _joined(arrays: tuple) -> np.ndarray:

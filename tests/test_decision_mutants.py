@@ -559,10 +559,10 @@ def test_granularity_is_the_last_significant_bit():
 def test_r_is_rounding_or_granularity_of_fresh_values():
     u = N.UNIT["float64"]
     y = np.array([1e7 + 2.0**-29 - 1e7, 1.25, 3.0])
-    assert N._r(y, u, None).tolist() == pytest.approx([2.0**-29, 0.25, max(16 * u * 3.0, 1.0)])
+    assert R._r(y, u, None).tolist() == pytest.approx([2.0**-29, 0.25, max(16 * u * 3.0, 1.0)])
     center = np.array([0.0, 1.25, 2.0])  # 1.25 passed through unchanged: no granularity, its rounding only
-    assert N._r(y, u, center).tolist() == pytest.approx([2.0**-29, 16 * u * 1.25, 1.0])
-    assert N._r(y, u, np.zeros(2)).tolist() == pytest.approx([2.0**-29, 0.25, 1.0])  # another shape: all fresh
+    assert R._r(y, u, center).tolist() == pytest.approx([2.0**-29, 16 * u * 1.25, 1.0])
+    assert R._r(y, u, np.zeros(2)).tolist() == pytest.approx([2.0**-29, 0.25, 1.0])  # another shape: all fresh
 
 
 def test_rho_sums_the_moved_entries_or_every_entry_without_granularity():
