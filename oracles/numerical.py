@@ -81,9 +81,11 @@ NOISE_FACTOR = 16.0
 #: a refinement moves a step by REFINE^2 where rounding dominates, and never by more than MAX_MOVE
 REFINE = 8.0
 MAX_MOVE = 4096.0
+#: nor beyond FARTHEST of the entry's scale (or of 1; RATIO h within half of it): farther, Richardson can be
+#: fooled (a float32 sigmoid stepped by 20: D(h) ~ 1/h at both steps, far from L'). Binds in float32 only
+FARTHEST = 0.2
 #: a corroborated estimate is dropped when one at most this many times looser contradicts it: REFINE^2/4, so
-#: that the refined steps (REFINE^2 and REFINE times the first) can overrule each other, while a first
-#: estimate that rounding made ~REFINE^2 looser than a refined one (the step it moved away from) cannot
+#: refined steps can overrule each other but a first estimate that rounding made ~REFINE^2 looser cannot
 CONTRADICTS = REFINE ** 2 / 4
 #: a bound this small decides whatever the need: the judge allows at least this much in every comparison
 #: (float64: the table's atol is the floor of every tolerance, budget.widen; float32: the budget's floor,
@@ -222,9 +224,11 @@ def _refine(at: _At, arr: np.ndarray, est: _Estimate, scale: float) -> None:
     need = np.maximum(resolution_needed(est.value, scale), ALWAYS_ALLOWED).reshape(-1)
     ratio = _better_step(est.bound.reshape(-1) - est.rounding.reshape(-1), est.rounding.reshape(-1))
     unit = STEP[at.precision] * np.maximum(np.abs(flat), 1.0)
+    far = FARTHEST * np.maximum(steps, unit) / STEP[at.precision]
     dead = np.isnan(est.left.reshape(-1)) & (est.value.reshape(-1) == 0)  # no step moved it (_constant)
     for i in np.flatnonzero(~(est.bound.reshape(-1) <= need)):
         tried = [steps[i] * ratio[i] ** 2, steps[i] * ratio[i]] + ([unit[i]] if unit[i] != steps[i] else [])
+        tried = list(dict.fromkeys(min(h, far[i]) for h in tried))
         if dead[i]:  # largest first: constant there too, it is constant at the smaller ones, rounding larger
             tried.sort(reverse=True)
         tries = [_get(fields, i)]

@@ -933,3 +933,14 @@ def test_the_sixth_node_is_a_noise_sample_blind_to_quartics_but_not_to_odd_round
     assert abs(float(N._NOISE_WEIGHTS @ np.array([-2.0, -1.0, 0.0, 1.0, 2.0]))) <= 1e-15
     flat = lambda: np.zeros(2)  # noqa: E731  the sixth node moves nothing
     assert abs(R.sixth_noise(flat, x, 0, h, ct, np.zeros(2), odd)) > 0.1
+
+
+def test_corroborated_drops_what_a_comparably_tight_estimate_contradicts():
+    """A loose first estimate agrees with anything: two tight ones that contradict each other are both
+    dropped when they are within CONTRADICTS of each other's bound, and the one that agrees with every
+    comparable estimate is kept; a contradiction from one more than CONTRADICTS times looser does not count."""
+    first, far, mid = _t(0.0, 1.0), _t(0.1, 1e-3), _t(0.5, 1e-3 * N.CONTRADICTS)
+    assert N._corroborated([first, far, mid]) == first
+    looser = _t(0.5, 1e-3 * N.CONTRADICTS * 1.01)
+    assert N._corroborated([first, far, looser]) == far
+    assert N.CONTRADICTS == N.REFINE ** 2 / 4

@@ -212,3 +212,26 @@ def test_the_careful_look_is_asked_only_where_the_numerical_checker_did_not_pass
                   {"g": g}, seed=1)
     assert all(c.passed for c in evaluate_case(spec, spread, ("numerical",), runners={"numerical": spy}))
     assert looked == [999.0]  # a passing example is not looked at again
+
+
+def test_refined_steps_stay_within_the_entrys_scale():
+    """A float32 sigmoid unit whose share of the output is below float32's resolution at the first step
+    (tests/tricky sigmoid_mlp_f32, soak seed 9): refining toward larger steps once went to 20 (4096 x
+    5e-3), where D(h) ~ 1/h at both Richardson steps fooled the bound (2.1e-7 for an error of 4e-6).
+    Within FARTHEST of its scale the estimate is honest (here: too wide to decide, never wrong)."""
+    from tricky import TRICKY
+
+    from oracles.budget import upcast
+
+    kw = {k: v for k, v in TRICKY["sigmoid_mlp_f32"].items() if k not in ("dtypes", "oracles", "max_examples")}
+    spec = layer_spec(**kw)
+    f32 = lambda *v: np.array(v, dtype=np.float32)  # noqa: E731
+    params = {"W": np.zeros((2, 2), np.float32), "b": f32(0.0, -1.321945), "V": f32([1.9804465], [7.4442332e-06])}
+    case = Case("sigmoid_mlp_f32", "float32", {"h": 2, "i": 2, "n": 1, "o": 1}, {"x": f32([0.0, 3.0])}, params)
+    ct = np.array([[1.1369617]], dtype=np.float32)
+    num = run_numerical(spec, case, ct)
+    up = Case(case.layer, "float64", case.sizes, {"x": upcast(case.inputs["x"])}, {k: upcast(v) for k, v in params.items()})
+    truth = run_torch(spec, up, upcast(ct)).grads
+    for name in ("W", "b"):
+        err = np.abs(num.grads[name] - truth[name])
+        assert np.all(err <= num.uncertainty["grad_" + name]), (name, err, num.uncertainty["grad_" + name])
