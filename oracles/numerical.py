@@ -81,9 +81,9 @@ NOISE_FACTOR = 16.0
 #: a refinement moves a step by REFINE^2 where rounding dominates, and never by more than MAX_MOVE
 REFINE = 8.0
 MAX_MOVE = 4096.0
-#: nor beyond FARTHEST of the entry's scale (or of 1; RATIO h within half of it): farther, Richardson can be
-#: fooled (a float32 sigmoid stepped by 20: D(h) ~ 1/h at both steps, far from L'). Binds in float32 only
-FARTHEST = 0.2
+#: nor beyond FARTHEST of the entry's scale (or of 1): the outer node, RATIO h, within it. Farther, Richardson
+#: can be fooled (a float32 sigmoid stepped by 20: D(h) ~ 1/h at both steps, far from L'). Binds in float32
+FARTHEST = 1 / RATIO
 #: a corroborated estimate is dropped when one at most this many times looser contradicts it: REFINE^2/4, so
 #: refined steps can overrule each other but a first estimate that rounding made ~REFINE^2 looser cannot
 CONTRADICTS = REFINE ** 2 / 4

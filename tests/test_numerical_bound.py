@@ -218,7 +218,7 @@ def test_refined_steps_stay_within_the_entrys_scale():
     """A float32 sigmoid unit whose share of the output is below float32's resolution at the first step
     (tests/tricky sigmoid_mlp_f32, soak seed 9): refining toward larger steps once went to 20 (4096 x
     5e-3), where D(h) ~ 1/h at both Richardson steps fooled the bound (2.1e-7 for an error of 4e-6).
-    Within FARTHEST of its scale the estimate is honest (here: too wide to decide, never wrong)."""
+    With the outer node within its scale (FARTHEST) the estimate is honest (too wide to decide, never wrong)."""
     from tricky import TRICKY
 
     from oracles.budget import upcast
