@@ -65,7 +65,7 @@ from .names import Stage
 from .protocol import as_tuple, forward_outputs
 from .spec import LayerSpec
 from .strategies import Case
-from .rounding import RATIO, _noise_weights, _rho, computes_in, sixth_noise
+from .rounding import RATIO, _noise_weights, _rho, computes_in, hidden, sixth_noise
 from .tolerances import TOLERANCES, resolution_needed
 
 UNIT = {"float64": float(np.finfo(np.float64).eps) / 2, "float32": float(np.finfo(np.float32).eps) / 2}
@@ -367,7 +367,7 @@ def _probe(at: _At, flat: np.ndarray, i: int, h: float, first=None) -> tuple[tup
     (up1, dn1, t1), (up2, dn2, t2) = one, two
     w1, w2, r1, l1, r2, l2, noise = _weighted(at.ct, (dn2, dn1, at.center, up1, up2))
     d1, d2 = w1 / (t1[0] + t1[1]), w2 / (t2[0] + t2[1])
-    rounding = _rho(at.ct, up1, dn1, u, at.center) / (t1[0] + t1[1])
+    rounding = (_rho(at.ct, up1, dn1, u, at.center) + hidden(at.ct, up1, dn1, at.precision)) / (t1[0] + t1[1])
     bound = (TRUNCATION_FACTOR * abs(d1 - d2) + rounding + NOISE_FACTOR * abs(noise) / h
              + 2.0 * u * abs(orig) / h * abs(d1))
     right, left = r1 / t1[0], l1 / t1[1]

@@ -114,6 +114,17 @@ def _rho(ct: np.ndarray, up: np.ndarray, down: np.ndarray, u: float, center: np.
     return float(np.sum(terms[moved]))
 
 
+def hidden(ct: np.ndarray, up: np.ndarray, down: np.ndarray, precision: str) -> float:
+    """What the output entries a step did not move can hide, in a layer that computes in float32: a move
+    below half a float32 spacing each way rounds to nothing (a weight whose input is 1e-4 moves an output
+    of 3.7 by 1.7e-8 at its step: none of it shows, while the outputs it moved were 1e-37). 0 in float64,
+    where a step of 6e-6 relative moves every output that depends on it by far more than its rounding."""
+    if precision != "float32" or np.shape(ct) != np.shape(up) or up.shape != down.shape:
+        return 0.0
+    still = up == down
+    return float(np.sum(np.abs(ct[still]) * np.spacing(np.abs(up[still]).astype(np.float32)).astype(np.float64)))
+
+
 def _r(y: np.ndarray, u: float, center: np.ndarray | None) -> np.ndarray:
     """ROUNDING_FACTOR * u * |y|, or y's granularity where y is a value the step produced (not the
     centre's own: an input passed through unchanged, 1.25, has two bits and no rounding)."""

@@ -235,3 +235,22 @@ def test_refined_steps_stay_within_the_entrys_scale():
     for name in ("W", "b"):
         err = np.abs(num.grads[name] - truth[name])
         assert np.all(err <= num.uncertainty["grad_" + name]), (name, err, num.uncertainty["grad_" + name])
+
+
+def test_what_a_float32_output_that_did_not_move_can_hide_is_in_the_bound():
+    """A float32 layer whose weight w0 reaches one output through an input of 1e-4 (its move, 1e-4 h,
+    is below half a float32 spacing of 3.7) and another through 1e-37 (which moves): the bound once
+    counted only the moved output and claimed ~0 +- 1e-11 for a true 9.5e-5 (proj_1024_f32, soak seed 19)."""
+    from oracles import numerical as N
+
+    w, p = np.array([9.3e-38, 0.034]), np.array([1e-4, 1e-37, -3.68])
+
+    def f():
+        a, tiny, c = p.astype(np.float32)
+        w32 = w.astype(np.float32)
+        return np.array([a * w32[0] + c + np.float32(0.5) * w32[1], tiny * w32[0] + tiny * w32[1]], dtype=np.float64)
+
+    ct = np.array([0.95, -1.08])
+    grads, bound, _, precision, _ = N.estimate(f, [("w", w), ("p", p)], ct)
+    truth = ct[0] * p[0] + ct[1] * p[1]
+    assert precision == "float32" and abs(grads["w"][0] - truth) <= bound["grad_w"][0], (grads["w"], bound["grad_w"], truth)
