@@ -13,6 +13,27 @@ RULES: list = []
 
 _DEFAULT = "the argument restated as its own default (dataclass field default None)"
 TRIAGE: dict[str, tuple[str, str]] = {
+    # --- the careful look and the float32 hidden moves (this stop's run of the new functions) ---
+    "oracles.numerical.x__careful__mutmut_4": ("equivalent", "reshape(-2): numpy reads any negative size as the unknown one"),
+    "oracles.numerical.x__careful__mutmut_10": ("equivalent", "reshape(-2), as mutant 4"),
+    "oracles.numerical.x__careful__mutmut_14": ("equivalent", "reshape(-2), as mutant 4"),
+    "oracles.numerical.x__careful__mutmut_36": ("equivalent", "reshape(-2, 4), as mutant 4"),
+    "oracles.rounding.x_hidden__mutmut_17": ("equivalent", "astype(None) is astype(float64)"),
+    "oracles.rounding.x_sixth_noise__mutmut_16": ("equivalent", "the forwards return float64 (numerical._joined): dtype=None keeps it"),
+    "oracles.rounding.x_sixth_noise__mutmut_18": ("equivalent", "as mutant 16"),
+    "oracles.numerical.x__refine__mutmut_4": ("equivalent", "reshape(-2): numpy reads any negative size as the unknown one"),
+    "oracles.numerical.x__refine__mutmut_20": ("equivalent", "reshape(-2): numpy reads any negative size as the unknown one"),
+    "oracles.numerical.x__refine__mutmut_29": ("equivalent", "reshape(-2): numpy reads any negative size as the unknown one"),
+    "oracles.numerical.x__refine__mutmut_32": ("equivalent", "reshape(-2): numpy reads any negative size as the unknown one"),
+    "oracles.numerical.x__refine__mutmut_35": ("equivalent", "reshape(-2): numpy reads any negative size as the unknown one"),
+    "oracles.numerical.x__refine__mutmut_56": ("equivalent", "reshape(-2): numpy reads any negative size as the unknown one"),
+    "oracles.numerical.x__refine__mutmut_59": ("equivalent", "reshape(-2): numpy reads any negative size as the unknown one"),
+    "oracles.numerical.x__refine__mutmut_67": ("equivalent", "reshape(-2): numpy reads any negative size as the unknown one"),
+    "oracles.numerical.x__refine__mutmut_70": ("equivalent", "reshape(-2): numpy reads any negative size as the unknown one"),
+    "oracles.numerical.x__refine__mutmut_77": ("equivalent", "reshape(-2): numpy reads any negative size as the unknown one"),
+    "oracles.numerical.x__refine__mutmut_71": ("equivalent", "hopeless at exactly the need: a float bound landing exactly on it is a tie of measure zero; either side is sound"),
+    "oracles.numerical.x__refine__mutmut_78": ("equivalent", "an entry whose bound is exactly the need: as mutant 71"),
+    "oracles.numerical.x__refine__mutmut_116": ("equivalent", "a refined bound exactly at the need: as mutant 71"),
     # --- oracles/comparison.py: _errors' fast path (everything finite, atol > 0) and its general path give the
     # same numbers wherever the fast one applies; these mutants only send more inputs down the general path ---
     "oracles.comparison.x__errors__mutmut_12": ("equivalent", "np.all(atol > 0) of a float atol is atol > 0"),

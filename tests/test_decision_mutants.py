@@ -944,3 +944,70 @@ def test_corroborated_drops_what_a_comparably_tight_estimate_contradicts():
     looser = _t(0.5, 1e-3 * N.CONTRADICTS * 1.01)
     assert N._corroborated([first, far, looser]) == far
     assert N.CONTRADICTS == N.REFINE ** 2 / 4
+
+
+def test_hidden_counts_half_a_float32_spacing_each_way_of_the_outputs_a_step_did_not_move():
+    ct = np.array([0.5, -2.0, 3.0])
+    up, down = np.array([3.5, 1e-3, 7.0]), np.array([3.5, 2e-3, 7.0])  # entries 0 and 2 did not move
+    want = 0.5 * np.spacing(np.float32(3.5)) + 3.0 * np.spacing(np.float32(7.0))
+    assert R.hidden(ct, up, down, "float32") == pytest.approx(float(want), rel=1e-12)
+    assert R.hidden(ct, up, down, "float64") == 0.0
+    assert R.hidden(ct, up[None, :], down[None, :], "float32") == 0.0  # shapes that only broadcast: not counted
+
+
+def test_the_careful_look_adds_the_sixth_nodes_excess_over_the_fourth_difference_only():
+    """_careful widens an entry's bound by NOISE_FACTOR * max(0, |fifth| - |fourth|) / h, nothing else."""
+    h = 0.1
+    x = np.array([0.0, 0.0])
+    f = lambda: np.array([10.0 * x[0] + 0.3 * (x[0] > 0.15), 10.0 * x[1]])  # noqa: E731  a step up at 0.15 < SIXTH h
+    ct = np.array([1.0, 1.0])
+    at = N._At(f, ct, f(), "float64")
+    lin = np.array([10.0 * k * h for k in (-N.RATIO, -1.0, 1.0, N.RATIO)])
+    sums = np.stack([lin + [0.0, 0.0, 0.0, 0.3], lin + [0.0, 0.0, 0.0, 0.3]])  # the jump seen at RATIO h
+    est = N._Estimate(value=np.full(2, 10.0), bound=np.array([1e-3, 2e-3]), jump_h=np.zeros(2), jump_2h=np.zeros(2),
+                      left=np.full(2, 10.0), right=np.full(2, 10.0), rounding=np.zeros(2), step=np.full(2, h),
+                      noise=np.array([0.0, 1.0]), sums=sums)
+    odd = [R.sixth_noise(f, x, i, h, ct, at.center, sums[i]) for i in range(2)]
+    got = N._careful(at, x, est)
+    assert got[0] == pytest.approx(1e-3 + N.NOISE_FACTOR * max(0.0, abs(odd[0]) - 0.0) / h)
+    assert got[1] == pytest.approx(2e-3 + N.NOISE_FACTOR * max(0.0, abs(odd[1]) - 1.0) / h) and got[0] > 1e-3
+    assert x.tolist() == [0.0, 0.0] and est.bound.tolist() == [1e-3, 2e-3]  # restored; the estimate untouched
+
+
+def _pinned_cases():
+    x = np.array([1.0, 0.7, -1.0, 0.3])  # rounding-dominated (1e6 + 1e-3 x), curved, dead (max(x, 0) at -1), steep
+    f64 = lambda: np.array([1e6 + 1e-3 * x[0] + 0.5 * x[1] ** 3, max(x[2], 0.0) + 2.0, np.sin(50.0 * x[3])])  # noqa: E731
+    w, p = np.array([9.3e-38, 0.034]), np.array([1e-4, 1e-37, -3.68])
+
+    def f32():  # computes in float32; w[0]'s move hides below the first output's rounding (hopeless to refine)
+        a, tiny, c = p.astype(np.float32)
+        w32 = w.astype(np.float32)
+        return np.array([a * w32[0] + c + np.float32(0.5) * w32[1], tiny * w32[0] + tiny * w32[1]], dtype=np.float64)
+
+    return [(f64, [("x", x)], np.array([0.9, -1.1, 0.6])), (f32, [("w", w), ("p", p)], np.array([0.95, -1.08]))]
+
+
+@pytest.mark.parametrize("k, precision, forwards, values, bounds", [
+    (0, "float64", 34, {"x": [0.000899998, 0.6615, 0.0, -22.7906]},
+     {"grad_x": [1.48324e-07, 1.02566e-05, 8.52344e-08, 0.000178763]}),
+    (1, "float32", 38, {"w": [-1.08004e-37, 0.475], "p": [0.0, -0.03672, 0.95]},
+     {"grad_w": [0.00133234, 1.19185e-05], "grad_p": [6.76336e-06, 2.71558e-07, 3.72004e-06]}),
+], ids=["float64", "float32"])
+def test_the_refinement_policy_is_pinned(k, precision, forwards, values, bounds):
+    """The refinement's policy (which entries are refined, which steps are tried in which order, when it
+    stops, what is hopeless, what is dead) on five kinds of entry, pinned to its forward count and answers:
+    its mutants keep every bound honest (that is tested elsewhere) but spend forwards differently or stop
+    at another estimate. A deliberate change of the policy updates these numbers."""
+    f, targets, ct = _pinned_cases()[k]
+    n = [0]
+
+    def counted():
+        n[0] += 1
+        return f()
+
+    grads, bound, _, got_precision, _ = N.estimate(counted, targets, ct)
+    assert (got_precision, n[0]) == (precision, forwards)
+    for name, want in values.items():
+        assert grads[name] == pytest.approx(want, rel=1e-4, abs=1e-300)
+    for stage, want in bounds.items():
+        assert bound[stage] == pytest.approx(want, rel=1e-3)
