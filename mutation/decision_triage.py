@@ -28,12 +28,9 @@ TRIAGE: dict[str, tuple[str, str]] = {
     "oracles.numerical.x__refine__mutmut_35": ("equivalent", "reshape(-2): numpy reads any negative size as the unknown one"),
     "oracles.numerical.x__refine__mutmut_56": ("equivalent", "reshape(-2): numpy reads any negative size as the unknown one"),
     "oracles.numerical.x__refine__mutmut_59": ("equivalent", "reshape(-2): numpy reads any negative size as the unknown one"),
-    "oracles.numerical.x__refine__mutmut_67": ("equivalent", "reshape(-2): numpy reads any negative size as the unknown one"),
-    "oracles.numerical.x__refine__mutmut_70": ("equivalent", "reshape(-2): numpy reads any negative size as the unknown one"),
-    "oracles.numerical.x__refine__mutmut_77": ("equivalent", "reshape(-2): numpy reads any negative size as the unknown one"),
-    "oracles.numerical.x__refine__mutmut_71": ("equivalent", "hopeless at exactly the need: a float bound landing exactly on it is a tie of measure zero; either side is sound"),
-    "oracles.numerical.x__refine__mutmut_78": ("equivalent", "an entry whose bound is exactly the need: as mutant 71"),
-    "oracles.numerical.x__refine__mutmut_116": ("equivalent", "a refined bound exactly at the need: as mutant 71"),
+    "oracles.numerical.x__refine__mutmut_66": ("equivalent", "reshape(-2): numpy reads any negative size as the unknown one"),
+    "oracles.numerical.x__refine__mutmut_67": ("equivalent", "an entry whose bound is exactly the need: a float bound landing exactly on it is a tie of measure zero; either side is sound"),
+    "oracles.numerical.x__refine__mutmut_104": ("equivalent", "a refined bound exactly at the need: as mutant 67"),
     # --- oracles/comparison.py: _errors' fast path (everything finite, atol > 0) and its general path give the
     # same numbers wherever the fast one applies; these mutants only send more inputs down the general path ---
     "oracles.comparison.x__errors__mutmut_12": ("equivalent", "np.all(atol > 0) of a float atol is atol > 0"),

@@ -36,9 +36,9 @@ estimate that another one corroborates is kept (a step beyond the function's own
 Richardson; two steps are unlikely to be fooled into the same answer). A step that moves no output
 bounds the derivative by the output's rounding over that step; a constant output is tried at the
 largest step first and left there if that too moves nothing (the smaller ones would only bound it
-worse), nor where even the farthest step allowed would round above the need. Correct layers pay 4
-forwards per entry plus 4 per example (measured on the gate: 98,582 entries, 335,228 first-pass
-forwards, 56,848 for dead entries, 18,152 for refinement, 7,953 for `computes_in`).
+worse). Correct layers pay 4 forwards per entry plus 4 per example (measured on the gate: 98,582
+entries, 335,228 first-pass forwards, 56,848 for dead entries, 18,152 for refinement, 7,953 for
+`computes_in`).
 
 Careful look (`estimate`'s last result, Answer.careful): rounding that is odd in the step (e(-h) = -e(h):
 the float64 sum of 999 + 999 + 999 +- h rounds on a grid symmetric about 2997) cancels out of the fourth
@@ -225,9 +225,7 @@ def _refine(at: _At, arr: np.ndarray, est: _Estimate, scale: float) -> None:
     unit = STEP[at.precision] * np.maximum(np.abs(flat), 1.0)
     far = FARTHEST * np.maximum(steps, unit) / STEP[at.precision]
     dead = np.isnan(est.left.reshape(-1)) & (est.value.reshape(-1) == 0)  # no step moved it (_constant)
-    # rounding ~ 1/h: above the need even at the farthest step allowed, no step meets it; the first stands
-    hopeless = est.rounding.reshape(-1) * est.step.reshape(-1) / far > need
-    for i in np.flatnonzero(~(est.bound.reshape(-1) <= need) & ~hopeless):
+    for i in np.flatnonzero(~(est.bound.reshape(-1) <= need)):
         tried = [steps[i] * ratio[i] ** 2, steps[i] * ratio[i]] + ([unit[i]] if unit[i] != steps[i] else [])
         tried = list(dict.fromkeys(min(h, far[i]) for h in tried))
         if dead[i]:  # largest first: constant there too, it is constant at the smaller ones, rounding larger
