@@ -226,8 +226,8 @@ def jax_answer(spec, case: Case, ct: np.ndarray) -> FunctionAnswer:
 
 def run_numerical_fn(spec, case: Case, ct: np.ndarray) -> FunctionAnswer:
     """Central differences of the custom function's own forward in float64, with the numerical oracle's
-    own bound per entry (oracles/numerical.py): element by element for the gradients,
-    along the tangent for the jvp."""
+    own bound per entry (oracles/numerical.py): element by element for the gradients, along the tangent
+    for the jvp."""
     t0 = time.perf_counter()
     arrays = [np.array(case.inputs[a.name], dtype=np.float64 if a.kind != "index" else None) for a in spec.inputs]
     ct64, forward, at = np.asarray(ct, dtype=np.float64), spec.adapter.forward, spec.adapter.forward_fn(arrays)

@@ -116,7 +116,6 @@ class _Estimate:
     sums: np.ndarray  # sum(ct * (f - c)) at -RATIO h, -h, h, RATIO h: for the careful sixth node
 
 
-
 def run_numerical(spec: LayerSpec, case: Case, ct: np.ndarray) -> Answer:
     """Central differences of sum(ct * layer.forward(...)) in float64, with a bound per entry (module
     docstring): `Answer.grads` the central differences D(h), `uncertainty` their bounds, `kinks` where the

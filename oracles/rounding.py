@@ -5,6 +5,8 @@ may be off by, and the precision the layer computes in.
                               of each moved output, or the value's granularity where it carries fewer bits
     _noise_weights            the fourth divided difference on the stencil: a sample of the rounding as it
                               is on this layer
+    sixth_noise               the careful look's fifth difference, with a sixth node: rounding odd in the step
+    hidden                    what a float32 layer's outputs that a step did not move can hide
     computes_in               "float32" for a layer that rounds what it is given to float32
 """
 from __future__ import annotations
@@ -71,6 +73,7 @@ RATIO = 2.5
 #: simple ratio of the others (measured on 300 rows of 1e3 + O(1) LayerNorm: 2 and 3 repeat the grid's
 #: pattern and miss, 1.3-1.9 cover every entry)
 SIXTH = 1.6
+_SIXTH_WEIGHTS = _noise_weights(RATIO, SIXTH)
 
 
 def sixth_noise(forward, flat: np.ndarray, i: int, h: float, ct: np.ndarray, center: np.ndarray,
@@ -88,7 +91,7 @@ def sixth_noise(forward, flat: np.ndarray, i: int, h: float, ct: np.ndarray, cen
     if np.shape(sixth) != np.shape(center):
         return np.inf
     s6 = float(np.sum(ct * (np.asarray(sixth, dtype=np.float64) - center)))
-    w = _noise_weights(RATIO, SIXTH)
+    w = _SIXTH_WEIGHTS
     return float(w[0] * sums[0] + w[1] * sums[1] + w[3] * sums[2] + w[4] * sums[3] + w[5] * s6)
 
 

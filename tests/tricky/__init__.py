@@ -10,24 +10,13 @@ tests/test_tricky_layers_are_correct.py; what today's harness says about them is
 """
 from __future__ import annotations
 
+from book_styles.maths import sigmoid as _sigmoid  # the frameworks' own sigmoid: why, there
 from oracles import Domain
 from oracles.spec import Float
 
 from . import layers as L
 
 FLOAT32_ONLY = ("float32",)
-
-
-def _sigmoid(xp, a):
-    # the framework's own sigmoid (torch.sigmoid, jax.nn.sigmoid), whose float32 backward is s (1 - s) of the
-    # float32 s, as these layers' textbook backward is: the float32 budget measures the math as the spec
-    # writes it, and 1 / (1 + exp(-a)) differentiates more accurately than any float32 s (1 - s) can at
-    # saturation (u / (1 - s) relative: 1e-4 at s = 0.9995; tests/tricky/after/SOAK.md, sigmoid_mlp_f32)
-    if hasattr(xp, "sigmoid"):
-        return xp.sigmoid(a)
-    import jax
-
-    return jax.nn.sigmoid(a)
 
 
 def _residual_tanh8(xp, x, W):
