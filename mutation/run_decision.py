@@ -8,7 +8,7 @@
 
 mutmut 3.8.1 reads its configuration only from [tool.mutmut] of ./pyproject.toml, which is the one for
 reference/. So this runs mutmut from a scratch copy of the repository (build/mutation-decision/) whose
-pyproject.toml has that table replaced by mutation/decision.toml. In the copy's oracles/numerical.py the
+pyproject.toml has that table replaced by mutation/decision.toml. In the copy's oracles/numerical.py and stencil.py the
 functions that do not compute the bound (NUMERICAL_LEFT_OUT) are marked `# pragma: no mutate block` on
 their `def` line (a comment: the line numbers stay those of the source). Each `run` refreshes the copy's
 tests/, mutation/ and sources first (mutmut's own state in mutants/ is kept, so earlier results stand:
@@ -27,8 +27,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SCRATCH = ROOT / "build" / "mutation-decision"
 COPIED = ("oracles", "reference", "reports", "examples", "mutation", "tests")
-#: numerical.py functions outside the scope: the loop that drives the probes, the oracle's entry points
-NUMERICAL_LEFT_OUT = ("run_numerical", "estimate", "_joined", "_estimate", "_set", "_get", "_pair", "_unmoved")
+#: functions outside the scope, per file: the loops that drive the probes, the oracle's entry points
+NUMERICAL_LEFT_OUT = {
+    "numerical.py": ("run_numerical", "estimate", "_joined", "_estimate", "_set", "_get"),
+    "stencil.py": ("_pair", "_unmoved", "_probe", "probes", "_chunk"),
+}
 PRAGMA = "  # pragma: no mutate block"
 
 
@@ -39,11 +42,11 @@ def _pyproject() -> str:
     return text.rstrip() + "\n\n" + (ROOT / "mutation" / "decision.toml").read_text()
 
 
-def _mark_left_out(path: Path) -> None:
+def _mark_left_out(path: Path, names: tuple[str, ...]) -> None:
     """`# pragma: no mutate block` at the end of each left-out function's header (the line before its body)."""
     lines = path.read_text().splitlines(keepends=True)
     for node in ast.walk(ast.parse("".join(lines))):
-        if isinstance(node, ast.FunctionDef) and node.name in NUMERICAL_LEFT_OUT:
+        if isinstance(node, ast.FunctionDef) and node.name in names:
             i = node.body[0].lineno - 2  # 0-based index of the header's last line
             assert lines[i].rstrip().endswith(":"), (node.name, lines[i])
             lines[i] = lines[i].rstrip("\n") + PRAGMA + "\n"
@@ -57,7 +60,8 @@ def prepare() -> None:
         shutil.rmtree(SCRATCH / name, ignore_errors=True)
         shutil.copytree(ROOT / name, SCRATCH / name, ignore=ignore)
     (SCRATCH / "pyproject.toml").write_text(_pyproject())
-    _mark_left_out(SCRATCH / "oracles" / "numerical.py")
+    for name, left_out in NUMERICAL_LEFT_OUT.items():
+        _mark_left_out(SCRATCH / "oracles" / name, left_out)
     # the tests and mutation/ may have changed since the last run: mutmut copies them into mutants/ only
     # when absent
     for name in ("tests", "mutation"):

@@ -12,7 +12,7 @@ from .check import asked_in, left_out, run_check
 from .directional import DEFAULT_K, Probe, run_directional
 from .judge import Verdict
 from .names import DIRECTIONAL, DTYPES, JOINT, ORACLES
-from .options import OPTIONS, RunOptions
+from .options import DEFAULT_EXAMPLES, OPTIONS, RunOptions, profile_examples
 from .result import CheckResult, OracleMismatch
 from .spec import Arg, Domain, Float, LayerSpec, Shape
 from .strategies import Case, cotangents
@@ -81,7 +81,8 @@ def check_layer(
     Every comparison goes to the active records file unless `record=False`. `dtypes`, `oracles` and
     `max_examples` default to `options` (the `oracle_options` fixture gives the pytest run's
     --oracle-dtypes / --oracle-oracles / --oracle-examples; without it, the plugin's options when it set
-    them), else both dtypes, all three oracles and the Hypothesis profile's number of examples.
+    them), else both dtypes, all three oracles and the loaded Hypothesis profile's number of examples
+    (options.DEFAULT_EXAMPLES, 10, under Hypothesis's own default profile, whose 100 nobody chose).
     `work_budget` (forward calls of the layer per dtype; --oracle-work-budget) and `hang_guard` (seconds;
     --oracle-hang-guard) bound each check (oracles/work.py): out of work, the stages not fully run are
     not-run, never pass. Without `name`, the name is derived from where `make` is defined
@@ -125,7 +126,8 @@ def _with_options(options: RunOptions, dtypes, oracles, max_examples, work_budge
     them; else everything and the defaults)."""
     dtypes = tuple(dtypes) if dtypes is not None else tuple(d for d in DTYPES if options.dtype_selected(d))
     oracles = tuple(oracles) if oracles is not None else tuple(o for o in ORACLES if options.oracle_selected(o))
-    kw = dict(max_examples=options.max_examples if max_examples is None else max_examples,
+    examples = next((n for n in (max_examples, options.max_examples, profile_examples()) if n is not None), DEFAULT_EXAMPLES)
+    kw = dict(max_examples=examples,
               work_budget=options.work_budget if work_budget is None else work_budget,
               hang_guard=options.hang_guard if hang_guard is None else hang_guard)
     return dtypes, oracles, kw

@@ -43,7 +43,7 @@ import numpy as np
 
 from .backends import Answer
 from .names import JOINT, Stage
-from . import numerical
+from . import stencil
 from .rounding import RATIO, _r
 from .reference_run import forward_outputs, reference_pass
 from .spec import LayerSpec
@@ -285,9 +285,9 @@ def derivative_along(along, h: float, precision: str = "float64") -> tuple[np.nd
     """The derivative of a vector-valued function along one direction, entry by entry, with its bound:
     `along(s)` evaluates the output at (inputs + s * tangent). Central differences at h and RATIO h, the
     bound as for one entry of numerical.estimate (truncation by Richardson, the rounding of the entries)."""
-    u = numerical.UNIT[precision]
+    u = stencil.UNIT[precision]
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         up1, dn1, up2, dn2 = (np.asarray(along(s), dtype=np.float64) for s in (h, -h, RATIO * h, -RATIO * h))
         d1, d2 = (up1 - dn1) / (2 * h), (up2 - dn2) / (2 * RATIO * h)
-        bound = numerical.TRUNCATION_FACTOR * np.abs(d1 - d2) + (_r(up1, u, None) + _r(dn1, u, None)) / (2 * h)
+        bound = stencil.TRUNCATION_FACTOR * np.abs(d1 - d2) + (_r(up1, u, None) + _r(dn1, u, None)) / (2 * h)
     return d1, np.where(np.isfinite(bound), bound, np.inf)

@@ -26,15 +26,12 @@ from .function_hygiene import probe_structure, torch_hygiene
 from .function_runners import RUNNERS, directions, torch_answer
 from .judge import Verdict, not_applicable
 from .names import DTYPES, JVP, ORACLES, Stage
-from .options import OPTIONS, RunOptions
+from .options import DEFAULT_EXAMPLES, OPTIONS, RunOptions
 from .result import CheckResult, OracleMismatch
 from .spec import Arg, Domain, Float, LayerSpec, Shape
 from .strategies import arg_values, cotangent, layouts
 from .validate import validate_layer_args, validate_options, validate_spec
 
-#: Examples per dtype when neither max_examples nor the pytest options say: enough to vary shapes and
-#: values, few enough that a 1,000-element Function checks in under 3 s on 2 cores (benchmarks/functions.py).
-DEFAULT_EXAMPLES = 10
 
 
 @dataclass(eq=False)

@@ -36,9 +36,9 @@ estimate that another one corroborates is kept (a step beyond the function's own
 Richardson; two steps are unlikely to be fooled into the same answer). A step that moves no output
 bounds the derivative by the output's rounding over that step; a constant output is tried at the
 largest step first and left there if that too moves nothing (the smaller ones would only bound it
-worse). Correct layers pay 4 forwards per entry plus 4 per example (measured on the gate: 98,582
-entries, 335,228 first-pass forwards, 56,848 for dead entries, 18,152 for refinement, 7,953 for
-`computes_in`).
+worse). Correct layers pay 4 forwards per entry plus 3 per example (measured on the gate before
+`computes_in` took 2 on a float64 layer: 98,582 entries, 335,228 first-pass forwards, 56,848 for dead
+entries, 18,152 for refinement, 7,953 for `computes_in`). The probes themselves: stencil.py.
 
 Careful look (`estimate`'s last result, Answer.careful): rounding that is odd in the step (e(-h) = -e(h):
 the float64 sum of 999 + 999 + 999 +- h rounds on a grid symmetric about 2997) cancels out of the fourth
@@ -46,9 +46,9 @@ difference and reaches Richardson only by chance. One more forward per entry, at
 difference that sees it; the check (check.evaluate_case) asks for it only where a numerical comparison
 did not pass, since it only widens the bound (a pass stands either way).
 
-Precision: three extra forwards (`computes_in`) tell whether the layer computes in float32 whatever it is
-given: moved by a quarter of a float32 spacing from a point of the float32 grid, its output does not
-move at all: in a float64 check a finding on every stage ("computes in float32"); in a float32 check
+Precision: two extra forwards (`rounding.computes_in`; three to five for a layer that rounds to float32)
+tell whether the layer computes in float32 whatever it is given: moved by a quarter of a float32 spacing
+from a point of the float32 grid, its output does not move at all (while a larger move shows): in a float64 check a finding on every stage ("computes in float32"); in a float32 check
 the bound uses float32's unit roundoff instead of crying wolf. Kinks: kinks_found.py.
 """
 from __future__ import annotations
@@ -64,19 +64,12 @@ from .names import Stage
 from .protocol import as_tuple, forward_outputs
 from .spec import LayerSpec
 from .strategies import Case
-from .rounding import RATIO, _noise_weights, _rho, computes_in, hidden, sixth_noise
+from .rounding import RATIO, _rho, computes_in, sixth_noise
+from .stencil import NOISE_FACTOR, UNIT, _At, _nothing, _pair, _unmoved, probes
 from .tolerances import TOLERANCES, resolution_needed
 
-UNIT = {"float64": float(np.finfo(np.float64).eps) / 2, "float32": float(np.finfo(np.float32).eps) / 2}
 #: relative step per precision the layer computes in: ~(2u)^(1/3), the central difference's optimum
 STEP = {"float64": 6e-6, "float32": 5e-3}
-#: with err(h) = c h^p, |D(h) - D(RATIO h)| = (RATIO^p - 1) err(h) >= (RATIO - 1) err(h) for any order
-#: p >= 1 (a seam where the second derivative jumps, as in Huber, is first order; smooth is p = 2): so
-#: err(h) <= |D(h) - D(RATIO h)| / 1.5, counted 1.5 times for the higher-order rest and the rounding
-TRUNCATION_FACTOR = 1.5 / (RATIO - 1.0)
-#: the noise sample (|sum w f| with sum |w| = 1, about one evaluation's rounding) counted as 16 evaluations'
-#: worth (D(h) carries ~0.7 of one, over h): a single sample can be small by chance
-NOISE_FACTOR = 16.0
 #: a refinement moves a step by REFINE^2 where rounding dominates, and never by more than MAX_MOVE
 REFINE = 8.0
 MAX_MOVE = 4096.0
@@ -91,15 +84,6 @@ CONTRADICTS = REFINE ** 2 / 4
 #: eps32 x a cotangent entry >= 0.5, is far above it). Where the example's gradient is exactly zero the
 #: need is zero, and refining past this would buy nothing
 ALWAYS_ALLOWED = TOLERANCES[("float64", "numerical", "grad")].atol
-
-
-@dataclass(frozen=True)
-class _At:
-    """What every probe of one function shares: forward, cotangent, output at the centre, precision."""
-    forward: object
-    ct: np.ndarray
-    center: np.ndarray
-    precision: str
 
 
 @dataclass
@@ -192,20 +176,18 @@ def _joined(arrays: tuple) -> np.ndarray:
 
 def _estimate(at: _At, arr: np.ndarray) -> _Estimate:
     """Every entry of `arr` at its first step (perturbed in place through a flat view, restored after each
-    entry); an entry whose step moved nothing, once more at a larger one (_constant)."""
+    entry); an entry whose step moved nothing, once more at a larger one (_constants)."""
     flat = arr.reshape(-1)
     steps = STEP[at.precision] * _scale(flat)
     cols = [np.empty(flat.size) for _ in range(9)] + [np.empty((flat.size, 4))]  # the _Estimate fields
     still = []  # entries whose step moved no output at all
-    for i in range(flat.size):
-        fields, moved = _probe(at, flat, i, steps[i])
+    for i, (fields, moved) in enumerate(probes(at, flat, range(flat.size), steps)):
         _set(cols, i, fields)
         if not moved:
             still.append(i)
-    est = _Estimate(*(c.reshape(arr.shape) for c in cols[:-1]), cols[-1].reshape(*arr.shape, 4))
-    for i in still:
-        _set(_fields(est), i, _constant(at, flat, i, steps[i]))
-    return est
+    for i, fields in zip(still, _constants(at, flat, still, steps[still])):
+        _set(cols, i, fields)
+    return _Estimate(*(c.reshape(arr.shape) for c in cols[:-1]), cols[-1].reshape(*arr.shape, 4))
 
 
 def _fields(est: _Estimate) -> tuple:
@@ -216,42 +198,57 @@ def _fields(est: _Estimate) -> tuple:
 def _refine(at: _At, arr: np.ndarray, est: _Estimate, scale: float) -> None:
     """Where an entry's bound is above the resolution the judge needs (tolerances.resolution_needed, at
     the example's scale), probe it again at steps moved toward the measured optimum and on the unit
-    scale; keep the tightest corroborated estimate (in place)."""
+    scale, until one meets the need; keep the tightest corroborated estimate (in place). The entries
+    are probed a round at a time (probes), each at its own next step."""
     flat, fields = arr.reshape(-1), _fields(est)
-    steps = STEP[at.precision] * _scale(flat)
     need = np.maximum(resolution_needed(est.value, scale), ALWAYS_ALLOWED).reshape(-1)
+    todo = np.flatnonzero(~(est.bound.reshape(-1) <= need))
+    dead = np.isnan(est.left.reshape(-1)) & (est.value.reshape(-1) == 0)  # no step moved it (_constants)
+    plans = _plans(at.precision, flat, est, todo, dead)
+    tries = {i: [_get(fields, i)] for i in todo}
+    best, going = {}, list(todo)
+    for r in range(max((len(p) for p in plans.values()), default=0)):
+        now = [i for i in going if r < len(plans[i])]
+        going = []
+        for i, got in zip(now, _refined(at, flat, now, [plans[i][r] for i in now])):
+            tries[i].append(got)
+            best[i] = _corroborated(tries[i])
+            if not (best[i][1] <= need[i] or dead[i] and _flat(got)):
+                going.append(i)
+    for i in todo:
+        _set(fields, i, best[i])
+
+
+def _plans(precision: str, flat: np.ndarray, est: _Estimate, todo: np.ndarray, dead: np.ndarray) -> dict[int, list[float]]:
+    """The steps each entry in `todo` is refined at, in order: moved toward the measured optimum (twice
+    as far, then once), then the unit scale; none beyond FARTHEST of the entry's scale; a dead entry's
+    largest first (constant there too, it is constant at the smaller ones, with more rounding)."""
+    steps = STEP[precision] * _scale(flat)
     ratio = _better_step(est.bound.reshape(-1) - est.rounding.reshape(-1), est.rounding.reshape(-1))
-    unit = STEP[at.precision] * np.maximum(np.abs(flat), 1.0)
-    far = FARTHEST * np.maximum(steps, unit) / STEP[at.precision]
-    dead = np.isnan(est.left.reshape(-1)) & (est.value.reshape(-1) == 0)  # no step moved it (_constant)
-    for i in np.flatnonzero(~(est.bound.reshape(-1) <= need)):
+    unit = STEP[precision] * np.maximum(np.abs(flat), 1.0)
+    far = FARTHEST * np.maximum(steps, unit) / STEP[precision]
+    plans = {}
+    for i in todo:
         tried = [steps[i] * ratio[i] ** 2, steps[i] * ratio[i]] + ([unit[i]] if unit[i] != steps[i] else [])
-        tried = list(dict.fromkeys(min(h, far[i]) for h in tried))
-        if dead[i]:  # largest first: constant there too, it is constant at the smaller ones, rounding larger
-            tried.sort(reverse=True)
-        tries = [_get(fields, i)]
-        for h in tried:
-            tries.append(_refined(at, flat, i, h))
-            best = _corroborated(tries)
-            if best[1] <= need[i] or dead[i] and _flat(tries[-1]):
-                break
-        _set(fields, i, best)
+        plans[i] = list(dict.fromkeys(min(h, far[i]) for h in tried))
+        if dead[i]:
+            plans[i].sort(reverse=True)
+    return plans
 
 
 def _flat(estimate: tuple) -> bool:
-    """An estimate from a step that moved no output (_refined, _constant)."""
+    """An estimate from a step that moved no output (_refined, _constants)."""
     return estimate[0] == 0 and np.isnan(estimate[4])
 
 
-def _refined(at: _At, flat, i: int, h: float) -> tuple:
-    """The estimate of entry i at another step h. Where that step moves no output, the output is flat
+def _refined(at: _At, flat, idx: list, hs: list) -> list[tuple]:
+    """The estimates of entries idx at other steps hs. Where a step moves no output, the output is flat
     at h to within its own rounding: L(v + h) = L(v) = L(v - h) as computed means |2 h L'(v)| is below
     what rounding hides, so the estimate is 0 with that rounding (over 2h) as its bound. That matters
     where a derivative is real but far below what the first step could show: an affine layer whose
     weight is 1e-45 and whose input is 1e-218 is stepped by 6e-224 and bounded by ~1e207; stepped on
     the unit scale, the output still does not move and the bound is ~2e-10."""
-    fields, moved = _probe(at, flat, i, h)
-    return fields if moved else _nothing(fields[6])
+    return [fields if moved else _nothing(fields[6]) for fields, moved in probes(at, flat, idx, hs)]
 
 
 def _set(fields, i: int, numbers) -> None:
@@ -264,26 +261,30 @@ def _get(fields, i: int) -> tuple:
     return (*(f.flat[i] for f in fields[:-1]), fields[-1][i])
 
 
-def _nothing(bound: float, rounding: float | None = None) -> tuple:
-    """The fields of an estimate of 0 that no moved output supports, with its bound."""
-    return (0.0, bound, 0.0, 0.0, np.nan, np.nan, bound if rounding is None else rounding, np.nan, 0.0,
-            np.full(4, np.nan))
-
-
 def _constant(at: _At, flat, i: int, h: float) -> tuple:
-    """An entry whose step moved no output: a locally constant output (a dead unit, a pooled entry that is
+    """_constants of one entry."""
+    return _constants(at, flat, [i], [h])[0]
+
+
+def _constants(at: _At, flat, idx: list, hs) -> list[tuple]:
+    """Entries whose step moved no output: a locally constant output (a dead unit, a pooled entry that is
     not its window's maximum), or a step the layer's own rounding swallowed. Tried once more, REFINE
     times larger (no further: a larger step would cross into a neighbouring regime, e.g. past the next
     value of a tie-free pooling window), one pair of forwards first: if that moves nothing either, the
     output is constant there and the derivative 0 to within what the output's rounding could hide at that
     step; if it moves, the full estimate at that step, its bound also covering 0 (the step before it saw
     nothing). A dead entry costs 4 forwards in all."""
-    first = _pair(at.forward, flat, i, h * REFINE)
-    if first is not None and _unmoved(first, at.center):
-        rounding = _rho(at.ct, first[0], first[1], UNIT[at.precision]) / (2 * h * REFINE)
-        return _nothing(rounding)
-    p, _ = _probe(at, flat, i, h * REFINE, first=first)  # `first` moved
-    return (p[0], max(p[1], abs(p[0])), *p[2:])
+    got, moving = [None] * len(idx), []
+    for j, (i, h) in enumerate(zip(idx, hs)):
+        first = _pair(at.forward, flat, i, h * REFINE)
+        if first is not None and _unmoved(first, at.center):
+            got[j] = _nothing(_rho(at.ct, first[0], first[1], UNIT[at.precision]) / (2 * h * REFINE))
+        else:
+            moving.append((j, first))
+    rows = probes(at, flat, [idx[j] for j, _ in moving], [hs[j] * REFINE for j, _ in moving], [f for _, f in moving])
+    for (j, _), (p, _) in zip(moving, rows):
+        got[j] = (p[0], max(p[1], abs(p[0])), *p[2:])
+    return got
 
 
 def _corroborated(tries: list[tuple]) -> tuple:
@@ -326,72 +327,3 @@ def _scale(flat: np.ndarray) -> np.ndarray:
     spread = float(np.std(flat))
     scale = np.minimum(mag, spread) if spread > 0 else mag
     return np.where(scale > 0, scale, 1.0)
-
-
-def _pair(forward, flat: np.ndarray, i: int, step: float):
-    """(output at v_i + step, output at v_i - step, the steps actually taken up and down), entry i restored;
-    None where a step is below the entry's own resolution (it moved nothing at all)."""
-    orig = flat[i]
-    hi, lo = orig + step, orig - step  # divide by the step actually taken, not the intended 2h
-    try:
-        flat[i] = hi
-        up = forward()
-        flat[i] = lo
-        down = forward()
-    finally:
-        flat[i] = orig
-    taken = (hi - orig, orig - lo)
-    return None if min(taken) <= 0 else (up, down, taken)
-
-
-def _unmoved(pair, center: np.ndarray) -> bool:
-    return np.array_equal(pair[0], pair[1]) and np.array_equal(pair[0], center)
-
-
-def _probe(at: _At, flat: np.ndarray, i: int, h: float, first=None) -> tuple[tuple, bool]:
-    """(the _Estimate fields of entry i at step h, whether any output moved): 4 forwards, 2 where the first
-    pair moved no output (no information at this step; what the output's rounding could hide rides
-    along). `first`: the pair at h when the caller has it."""
-    u = UNIT[at.precision]
-    one = first if first is not None else _pair(at.forward, flat, i, h)
-    if one is None:  # a step below the entry's own resolution moved nothing at all
-        return _nothing(np.inf), True
-    if _unmoved(one, at.center):
-        return _nothing(np.inf, _rho(at.ct, one[0], one[1], u) / (2 * h)), False
-    two = _pair(at.forward, flat, i, RATIO * h)
-    if two is None:
-        return _nothing(np.inf), True
-    orig = flat[i]
-    (up1, dn1, t1), (up2, dn2, t2) = one, two
-    w1, w2, r1, l1, r2, l2, noise = _weighted(at.ct, (dn2, dn1, at.center, up1, up2))
-    d1, d2 = w1 / (t1[0] + t1[1]), w2 / (t2[0] + t2[1])
-    rounding = (_rho(at.ct, up1, dn1, u, at.center) + hidden(at.ct, up1, dn1, at.precision)) / (t1[0] + t1[1])
-    bound = (TRUNCATION_FACTOR * abs(d1 - d2) + rounding + NOISE_FACTOR * abs(noise) / h
-             + 2.0 * u * abs(orig) / h * abs(d1))
-    right, left = r1 / t1[0], l1 / t1[1]
-    jump_t = abs(r2 / t2[0] - l2 / t2[1])
-    if not np.isfinite(bound):
-        bound = np.inf
-    return (d1, bound, abs(right - left), jump_t, left, right, rounding, h, noise,
-            np.array([-l2, -l1, r1, r2])), True
-
-
-def _weighted(ct: np.ndarray, nodes: tuple) -> list[float]:
-    """sum(ct * row) for the rows up1 - dn1, up2 - dn2, up1 - c, c - dn1, up2 - c, c - dn2 and the noise
-    sample sum_k w_k f_k, of the evaluations (dn2, dn1, c, up1, up2): each row is differenced entry by
-    entry before it is weighted (entries a step did not move cancel exactly). One matrix product where
-    everything is finite and shaped alike (coefficients 0 and +-1 make the same differences, with the same
-    rounding, as subtracting) and the output small (SMALL: there the calls cost more than the arithmetic;
-    on 30,000 outputs the product and its copies cost 4x the rows), else row by row."""
-    if np.size(ct) <= SMALL and all(np.shape(f) == np.shape(ct) for f in nodes):
-        stack = np.stack(nodes).reshape(5, -1)
-        if np.isfinite(stack).all():
-            return [float(v) for v in (_ROWS @ stack) @ np.reshape(ct, -1)]
-    return [float(np.sum(ct * sum(c * f for c, f in zip(row, nodes) if c))) for row in _ROWS]
-
-
-_NOISE_WEIGHTS = _noise_weights(RATIO)
-#: the rows _weighted forms from (dn2, dn1, c, up1, up2), in one product for outputs of at most SMALL entries
-SMALL = 1024
-_ROWS = np.array([[0, -1, 0, 1, 0], [-1, 0, 0, 0, 1], [0, 0, -1, 1, 0], [0, -1, 1, 0, 0], [0, 0, -1, 0, 1],
-                  [-1, 0, 1, 0, 0], list(_NOISE_WEIGHTS)], dtype=np.float64)

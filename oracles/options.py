@@ -27,6 +27,21 @@ class RunOptions:
 
 OPTIONS = RunOptions()
 
+#: Examples per dtype when neither max_examples, the pytest options nor a chosen Hypothesis profile say:
+#: enough to vary shapes and values, few enough that a 1,000-element Function checks in under 3 s on 2
+#: cores (benchmarks/functions.py) and every layer of the tricky corpus in about that (tests/tricky)
+DEFAULT_EXAMPLES = 10
+
+
+def profile_examples() -> int | None:
+    """The max_examples of the Hypothesis profile someone loaded (dev, ci, thorough, or their own); None
+    under Hypothesis's own "default" profile, which nobody chose: its 100 examples are sized for property
+    tests that cost microseconds, where an oracle example costs hundreds of forwards."""
+    from hypothesis import settings
+
+    name = getattr(settings, "_current_profile", None)
+    return None if name in (None, "default") else settings.default.max_examples
+
 
 def parse_list(text: str | None, allowed: tuple[str, ...], what: str, where: str = "") -> tuple[str, ...] | None:
     """'torch,jax' -> ('torch', 'jax'); None (the option unset) or 'all' -> None, i.e. every one. An

@@ -77,7 +77,10 @@ def split_outputs(spec: LayerSpec, returned) -> tuple[dict[str, np.ndarray], str
 def forward_outputs(spec: LayerSpec, layer, inputs: dict) -> tuple[np.ndarray, ...]:
     """The layer's outputs on `inputs`, as float64 copies in the order of `spec.outputs` (one for a
     single-output layer); a ValueError saying why when forward's return does not fit the protocol."""
-    values, problem = split_outputs(spec, call_forward(spec, layer, inputs))
+    returned = call_forward(spec, layer, inputs)
+    if not spec.outputs and not isinstance(returned, (list, tuple, dict)):  # one array: what split_outputs gives
+        return (np.array(returned, dtype=np.float64, copy=True),)  # (the numerical oracle calls this per step)
+    values, problem = split_outputs(spec, returned)
     if problem:
         raise ValueError(f"{spec.name}: {problem}")
     return tuple(np.array(v, dtype=np.float64, copy=True) for v in values.values())

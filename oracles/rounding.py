@@ -1,12 +1,12 @@
 """The rounding side of the numerical oracle (numerical.py): what one evaluation of a layer's output
 may be off by, and the precision the layer computes in.
 
-    _rho / _r / granularity   the a-priori rounding of a step's difference: ROUNDING_FACTOR unit roundoffs
+    rho_many / _r / granularity the a-priori rounding of a step's difference: ROUNDING_FACTOR unit roundoffs
                               of each moved output, or the value's granularity where it carries fewer bits
     _noise_weights            the fourth divided difference on the stencil: a sample of the rounding as it
                               is on this layer
     sixth_noise               the careful look's fifth difference, with a sixth node: rounding odd in the step
-    hidden                    what a float32 layer's outputs that a step did not move can hide
+    hidden_many               what a float32 layer's outputs that a step did not move can hide
     computes_in               "float32" for a layer that rounds what it is given to float32
 """
 from __future__ import annotations
@@ -24,34 +24,53 @@ def computes_in(forward, center: np.ndarray, arrays: list[np.ndarray]) -> str:
     move 1e4 times larger changes some entry by far more than 1e4 of that entry's float64 spacings (so
     in float64 the small move would have shown), and every output value is one float32 can hold. Else
     "float64".
-    Three forwards; the arrays are restored."""
+    Two forwards where the small move shows (a float64 layer); else the large move, every entry up by
+    2,500 of its float32 spacings. Where that shows nothing either, both moves once more with a fixed
+    random sign per entry: moves of the same relative size can cancel (x all 3.5 and W all -0.22, each
+    moved up by 2,500 of its own spacings, leave x @ W where it was), random signs do not; the small move
+    is made again along them, since a function can be blind to one direction and not to another (a
+    LayerNorm of rows all 999 to moving every entry alike). The arrays are restored."""
     moved = [a for a in arrays if a.size and np.any(a != 0) and np.all(np.isfinite(a))]
     if not moved or center.size == 0:
         return "float64"
     saved = [a.copy() for a in moved]
+    grids = [s.astype(np.float32).astype(np.float64) for s in saved]
+    steps = [np.spacing(np.abs(g).astype(np.float32)).astype(np.float64) * (g != 0) for g in grids]
+    rng = np.random.default_rng(0)
+    signed = [np.where(rng.random(g.shape) < 0.5, -1.0, 1.0) for g in grids]
+
+    def at(k: float, signs=None) -> np.ndarray:
+        for a, g, st, sg in zip(moved, grids, steps, signs or [1.0] * len(moved)):
+            a[...] = g + k * sg * st
+        return forward()
+
     try:
-        outs = []
-        for k in (0.0, 0.25, 2500.0):
-            for a, s in zip(moved, saved):
-                grid = s.astype(np.float32).astype(np.float64)
-                a[...] = grid + k * np.spacing(np.abs(grid).astype(np.float32)).astype(np.float64) * (grid != 0)
-            outs.append(forward())
+        grid = at(0.0)
+        for signs in (None, signed):
+            if not np.array_equal(grid, at(0.25, signs), equal_nan=True):
+                return "float64"  # the small move shows: no float32 layer shows it, in any direction
+            if _visible(grid, at(2500.0, signs)):
+                break
+        else:
+            return "float64"
     finally:
         for a, s in zip(moved, saved):
             a[...] = s
-    if not np.array_equal(outs[0], outs[1], equal_nan=True) or outs[0].shape != outs[2].shape:
-        return "float64"
-    # the small move is 1e-4 of the large one: in float64 it would show wherever the large move changed
-    # an entry by 1e4 x 8 of that entry's own spacing (a float64 layer whose inputs barely matter does not
-    # count as float32)
+    # what a float32 computation returns is float32 values: a float64 layer whose move is swallowed by an
+    # intermediate larger than its output (log(1 + 2.8e-10) of a logsumexp at [-22, 0]: the move changes
+    # 1 + 2.8e-10 by half an ulp of 1) returns values no float32 can hold
+    finite = np.isfinite(grid)
+    return "float32" if np.array_equal(grid[finite].astype(np.float32).astype(np.float64), grid[finite]) else "float64"
+
+
+def _visible(grid: np.ndarray, big: np.ndarray) -> bool:
+    """The small move is 1e-4 of the large one: in float64 it would show wherever the large move changed
+    an entry by 1e4 x 8 of that entry's own spacing (a float64 layer whose inputs barely matter does not
+    count as float32)."""
+    if grid.shape != big.shape:
+        return False
     with np.errstate(invalid="ignore", over="ignore"):
-        visible = np.abs(outs[2] - outs[0]) >= 8e4 * np.spacing(np.abs(outs[0]))
-        # and what a float32 computation returns is float32 values: a float64 layer whose move is swallowed
-        # by an intermediate larger than its output (log(1 + 2.8e-10) of a logsumexp at [-22, 0]: the move
-        # changes 1 + 2.8e-10 by half an ulp of 1) returns values no float32 can hold
-        finite = np.isfinite(outs[0])
-        held = np.array_equal(outs[0][finite].astype(np.float32).astype(np.float64), outs[0][finite])
-    return "float32" if np.any(visible) and held else "float64"
+        return bool(np.any(np.abs(big - grid) >= 8e4 * np.spacing(np.abs(grid))))
 
 
 def _noise_weights(ratio: float, *extra: float) -> np.ndarray:
@@ -96,36 +115,42 @@ def sixth_noise(forward, flat: np.ndarray, i: int, h: float, ct: np.ndarray, cen
 
 
 def _rho(ct: np.ndarray, up: np.ndarray, down: np.ndarray, u: float, center: np.ndarray | None = None) -> float:
-    """Rounding of sum(ct * (up - down)): sum |ct| (r(up) + r(down)) over the entries the step moved
-    (every entry, without granularity, when it moved none), r(y) = max(ROUNDING_FACTOR * u * |y|, the
-    granularity of y). An
-    entry's granularity is the value of its last significant bit: about one ulp for a value computed at
-    full precision, but the quantum for a value that carries fewer bits than its format ((x + 1e7) - 1e7
-    is a multiple of 2^-29), whose rounding no magnitude reveals."""
-    if np.shape(ct) == up.shape == down.shape and (center is None or np.shape(center) == up.shape):
-        # the common case, on the moved entries only (a step of one input entry often moves few outputs)
-        idx = np.flatnonzero(up != down)
-        if not idx.size:  # granularity says nothing of values the step did not touch (0.5 is one bit)
-            return ROUNDING_FACTOR * u * float(np.sum(np.abs(ct) * (np.abs(up) + np.abs(down))))
-        both = np.stack((up.reshape(-1)[idx], down.reshape(-1)[idx]))
-        c = None if center is None else np.broadcast_to(center.reshape(-1)[idx], both.shape)
-        return float(np.sum(np.abs(ct.reshape(-1)[idx]) * _r(both, u, c).sum(axis=0)))
-    moved = np.broadcast_to(up != down, np.broadcast_shapes(np.shape(ct), up.shape))
-    if not moved.any():
-        return ROUNDING_FACTOR * u * float(np.sum(np.abs(ct) * (np.abs(up) + np.abs(down))))
-    terms = np.abs(ct) * (_r(up, u, center) + _r(down, u, center))  # broadcast as the difference itself is
-    return float(np.sum(terms[moved]))
+    """rho_many of one pair, on the common shape of its arrays."""
+    arrays = [ct, up, down] + ([] if center is None else [center])
+    shape = np.broadcast_shapes(*(np.shape(a) for a in arrays))
+    b = [np.broadcast_to(a, shape).reshape(-1) for a in arrays]
+    return float(rho_many(b[0], b[1][None], b[2][None], u, None if center is None else b[3])[0])
 
 
-def hidden(ct: np.ndarray, up: np.ndarray, down: np.ndarray, precision: str) -> float:
-    """What the output entries a step did not move can hide, in a layer that computes in float32: a move
-    below half a float32 spacing each way rounds to nothing (a weight whose input is 1e-4 moves an output
-    of 3.7 by 1.7e-8 at its step: none of it shows, while the outputs it moved were 1e-37). 0 in float64,
-    where a step of 6e-6 relative moves every output that depends on it by far more than its rounding."""
-    if precision != "float32" or np.shape(ct) != np.shape(up) or up.shape != down.shape:
-        return 0.0
-    still = up == down
-    return float(np.sum(np.abs(ct[still]) * np.spacing(np.abs(up[still]).astype(np.float32)).astype(np.float64)))
+def rho_many(ct: np.ndarray, up: np.ndarray, down: np.ndarray, u: float, center: np.ndarray | None = None) -> np.ndarray:
+    """Rounding of sum(ct * (up - down)) for each row of up and down ((k, M); ct and center (M,)):
+    sum |ct| (r(up) + r(down)) over the entries the step moved (every entry, without granularity, when it
+    moved none), r(y) = max(ROUNDING_FACTOR * u * |y|, the granularity of y). An entry's granularity is
+    the value of its last significant bit: about one ulp for a value computed at full precision, but the
+    quantum for a value that carries fewer bits than its format ((x + 1e7) - 1e7 is a multiple of
+    2^-29), whose rounding no magnitude reveals; granularity says nothing of values the step did not
+    touch (0.5 is one bit)."""
+    act = np.abs(ct)
+    rows, cols = np.nonzero(up != down)  # a step of one entry often moves few outputs: only those
+    c = None if center is None else center[cols]
+    terms = act[cols] * (_r(up[rows, cols], u, c) + _r(down[rows, cols], u, c))
+    rho = np.bincount(rows, weights=terms, minlength=up.shape[0]).astype(np.float64)  # int when none moved
+    still = np.bincount(rows, minlength=up.shape[0]) == 0
+    if still.any():
+        rho[still] = ROUNDING_FACTOR * u * np.sum(act * (np.abs(up[still]) + np.abs(down[still])), axis=-1)
+    return rho
+
+
+def hidden_many(ct: np.ndarray, up: np.ndarray, down: np.ndarray, precision: str) -> np.ndarray:
+    """What the output entries a step did not move can hide, for each row of up and down ((k, M); ct
+    (M,)), in a layer that computes in float32: a move below half a float32 spacing each way rounds to
+    nothing (a weight whose input is 1e-4 moves an output of 3.7 by 1.7e-8 at its step: none of it shows,
+    while the outputs it moved were 1e-37). 0 in float64, where a step of 6e-6 relative moves every output
+    that depends on it by far more than its rounding."""
+    if precision != "float32":
+        return np.zeros(up.shape[:-1])
+    spacing = np.spacing(np.abs(up).astype(np.float32)).astype(np.float64)
+    return np.sum(np.where(up == down, np.abs(ct) * spacing, 0.0), axis=-1)
 
 
 def _r(y: np.ndarray, u: float, center: np.ndarray | None) -> np.ndarray:

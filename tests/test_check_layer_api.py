@@ -71,3 +71,30 @@ def test_float32_asks_the_numerical_checker_only_where_float64_did_not_settle_it
     assert "NOT-RUN rmsnorm_float64_settles [float32] grad_x vs numerical: not asked by default" in str(report)
     named = check_layer(lambda p: example.RMSNorm(p["g"]), name="rmsnorm_named", oracles=("torch", "numerical"), **kw)
     assert "numerical" in named.results["float32"].oracles and not named.not_asked
+
+
+def test_examples_are_ten_under_hypothesis_own_profile_and_follow_a_chosen_one():
+    """Hypothesis's own default profile (nobody loaded one: a researcher's script) asks 100 examples, sized
+    for property tests that cost microseconds; check_layer takes options.DEFAULT_EXAMPLES there, and a
+    profile someone chose (dev, ci, thorough), the pytest option or max_examples= otherwise."""
+    from hypothesis import settings
+
+    from oracles.api import _with_options
+    from oracles.options import DEFAULT_EXAMPLES, RunOptions
+
+    def examples(options=RunOptions(), given=None):
+        return _with_options(options, None, None, given, None, None)[2]["max_examples"]
+
+    before = settings._current_profile
+    try:
+        settings.load_profile("default")
+        assert settings.default.max_examples == 100 and examples() == DEFAULT_EXAMPLES == 10
+        assert examples(given=3) == 3 and examples(RunOptions(max_examples=7)) == 7
+        report = check_layer(lambda p: example.RMSNorm(p["g"]), inputs={"x": ("n", "d")}, params={"g": ("d",)},
+                             fn=example.rmsnorm_math, name="rmsnorm_default_examples", dtypes=("float64",),
+                             oracles=("torch",), record=False)
+        assert report.passed and report.results["float64"].examples == DEFAULT_EXAMPLES
+        settings.load_profile("thorough")
+        assert examples() == 300 and examples(given=3) == 3
+    finally:
+        settings.load_profile(before)

@@ -548,6 +548,7 @@ def test_kink_note_only_for_a_worst_entry_on_a_kink():
 # --- the numerical oracle's bound ------------------------------------------------------------------------------
 from oracles import numerical as N  # noqa: E402
 from oracles import rounding as R  # noqa: E402
+from oracles import stencil as S  # noqa: E402
 
 
 def test_granularity_is_the_last_significant_bit():
@@ -557,7 +558,7 @@ def test_granularity_is_the_last_significant_bit():
 
 
 def test_r_is_rounding_or_granularity_of_fresh_values():
-    u = N.UNIT["float64"]
+    u = S.UNIT["float64"]
     y = np.array([1e7 + 2.0**-29 - 1e7, 1.25, 3.0])
     assert R._r(y, u, None).tolist() == pytest.approx([2.0**-29, 0.25, max(16 * u * 3.0, 1.0)])
     center = np.array([0.0, 1.25, 2.0])  # 1.25 passed through unchanged: no granularity, its rounding only
@@ -569,12 +570,12 @@ def test_rho_sums_the_moved_entries_or_every_entry_without_granularity():
     u = 1e-3
     ct = np.array([2.0, -1.0])
     up, down = np.array([1.0, 0.5]), np.array([1.0, 0.5])
-    assert N._rho(ct, up, down, u) == pytest.approx(16 * u * (2 * 2.0 + 1 * 1.0))  # nothing moved
+    assert R._rho(ct, up, down, u) == pytest.approx(16 * u * (2 * 2.0 + 1 * 1.0))  # nothing moved
     up2 = np.array([1.0, 0.75])
     # only entry 1 moved: |ct| (r(0.75) + r(0.5)) = 1 * (max(16u 0.75, 0.25) + max(16u 0.5, 0.5))
-    assert N._rho(ct, up2, down, u) == pytest.approx(0.25 + 0.5)
-    assert N._rho(ct, up2, down, 0.1) == pytest.approx(1.6 * 0.75 + 1.6 * 0.5)
-    assert N._rho(ct, up2, down, u, center=np.array([1.0, 0.5])) == pytest.approx(0.25 + 16 * u * 0.5)
+    assert R._rho(ct, up2, down, u) == pytest.approx(0.25 + 0.5)
+    assert R._rho(ct, up2, down, 0.1) == pytest.approx(1.6 * 0.75 + 1.6 * 0.5)
+    assert R._rho(ct, up2, down, u, center=np.array([1.0, 0.5])) == pytest.approx(0.25 + 16 * u * 0.5)
 
 
 def test_the_step_scale_is_the_magnitude_but_at_most_the_spread():
@@ -589,13 +590,13 @@ def test_the_step_scale_is_the_magnitude_but_at_most_the_spread():
 
 
 def test_noise_weights_are_a_fourth_difference_scaled_to_one():
-    w = N._noise_weights(2.5)
+    w = R._noise_weights(2.5)
     nodes = np.array([-2.5, -1.0, 0.0, 1.0, 2.5])
     assert np.abs(w).sum() == pytest.approx(1.0) and w.shape == (5,)
     for p in range(4):  # annihilates cubics: only rounding (and h^4 L'''') is left
         assert abs(np.sum(w * nodes ** p)) < 1e-12
     assert abs(np.sum(w * nodes ** 4)) > 0.1
-    assert w.tolist() == pytest.approx(N._NOISE_WEIGHTS.tolist())
+    assert w.tolist() == pytest.approx(S._NOISE_WEIGHTS.tolist())
     assert w[0] == pytest.approx(w[4]) and w[1] == pytest.approx(w[3]) and w[1] < 0 < w[2] and w[0] > 0
 
 
@@ -674,18 +675,21 @@ def test_computes_in_tells_float32_from_float64_and_restores_the_arrays():
     def f32():
         return np.sin(x.astype(np.float32)).astype(np.float64)
 
-    assert N.computes_in(f32, f32(), [x]) == "float32"
+    assert R.computes_in(f32, f32(), [x]) == "float32"
     assert x.tolist() == [0.3, -1.7, 2.2]
-    assert N.computes_in(f64, f64(), [x]) == "float64" and x.tolist() == [0.3, -1.7, 2.2]
-    assert len(calls) == 1 + 3  # three forwards of its own
-    assert N.computes_in(f32, f32(), [np.zeros(3)]) == "float64"  # nothing to move
-    assert N.computes_in(f32, np.zeros(0), [x]) == "float64"
+    assert R.computes_in(f64, f64(), [x]) == "float64" and x.tolist() == [0.3, -1.7, 2.2]
+    assert len(calls) == 1 + 2  # two forwards of its own: the small move showed
+    rows = np.full(4, 999.0)  # blind to moving every entry alike (rows of one value), not to other moves
+    centred = lambda: rows - rows.mean()  # noqa: E731
+    assert R.computes_in(centred, centred(), [rows]) == "float64" and rows.tolist() == [999.0] * 4
+    assert R.computes_in(f32, f32(), [np.zeros(3)]) == "float64"  # nothing to move
+    assert R.computes_in(f32, np.zeros(0), [x]) == "float64"
     flat = np.array([1.0, 1.0, 1.0])
 
     def const32():  # float32 inside, but the output does not depend on the input: no evidence
         return np.ones(2)
 
-    assert N.computes_in(const32, const32(), [flat]) == "float64"
+    assert R.computes_in(const32, const32(), [flat]) == "float64"
 
 
 # --- what a comparison records when something is missing or odd ------------------------------------------------
@@ -782,7 +786,7 @@ def test_measured_noise_key_order_small_scales_and_empty_stages():
 
 def test_rho_a_value_passed_through_has_no_granularity():
     u = 1e-6
-    got = N._rho(np.array([1.0]), np.array([1.25]), np.array([1.0]), u, center=np.array([1.25]))
+    got = R._rho(np.array([1.0]), np.array([1.25]), np.array([1.0]), u, center=np.array([1.25]))
     assert got == pytest.approx(16 * u * 1.25 + 1.0)  # up equals the centre: its rounding only
 
 
@@ -869,19 +873,19 @@ def test_a_stage_that_does_not_apply_is_not_run_with_its_reason():
 
 
 def test_an_entry_whose_step_moves_nothing_is_constant_or_probed_at_eight_times_the_step():
-    u = N.UNIT["float64"]
+    u = S.UNIT["float64"]
     ct = np.array([2.0])
     x = np.array([-1.0])
     dead = lambda: np.maximum(x, 0.0) + 3.0  # noqa: E731  a dead unit: locally constant
-    got = N._constant(N._At(dead, ct, dead(), "float64"), x, 0, 1e-6)
+    got = N._constant(S._At(dead, ct, dead(), "float64"), x, 0, 1e-6)
     rounding = 16 * u * 2.0 * (3.0 + 3.0) / (2 * 1e-6 * N.REFINE)  # what the output's rounding could hide
     assert got[:4] == (0.0, pytest.approx(rounding), 0.0, 0.0) and np.isnan(got[4]) and np.isnan(got[5])
     assert got[6] == pytest.approx(rounding) and x.tolist() == [-1.0]
     # a step the function's own quantum swallowed: the full probe at 8x, its bound also covering 0
     y = np.array([0.50085])
     steps = lambda: np.floor(y * 1e3) / 1e3  # noqa: E731  constant within +-1e-4; at 8e-4 one step up, none down
-    at = N._At(steps, np.array([1.0]), steps(), "float64")
-    got, (probe, moved) = N._constant(at, y, 0, 1e-4), N._probe(at, y, 0, 8e-4)
+    at = S._At(steps, np.array([1.0]), steps(), "float64")
+    got, (probe, moved) = N._constant(at, y, 0, 1e-4), S._probe(at, y, 0, 8e-4)
     assert moved
     assert got[0] == probe[0] != 0.0 and got[1] == max(probe[1], abs(probe[0])) and got[1] > abs(got[0])
     assert got[2:7] == pytest.approx(probe[2:7], nan_ok=True) and y.tolist() == [0.50085]
@@ -893,26 +897,29 @@ def test_a_finite_reference_against_an_infinite_checker_has_no_headroom():
     assert not m.within and m.headroom == 0.0 and m.worst_index == (0,) and m.max_abs == math.inf
 
 
-def test_weighted_rows_are_differenced_before_weighting_in_both_paths():
-    """_weighted's one matrix product gives the row-by-row sums: each difference formed entry by entry (a
-    large common value cancels exactly), and a non-finite evaluation goes down the row-by-row path."""
+def test_weighted_rows_are_differenced_before_weighting_for_one_entry_and_many():
+    """_weighted: each difference formed entry by entry (a large common value cancels exactly), a node with
+    coefficient 0 left out (an infinite evaluation spoils only its own rows), and many entries at once
+    ((k, M) nodes) get what each gets alone."""
     big = 1e16
     c = np.array([big, 1.0, -2.0])
     nodes = (c - [0, 2.5, 0], c - [0, 1, 0], c, c + [0, 1, 0], c + [0, 2.5, 0])  # the stencil: RATIO = 2.5
     ct = np.array([1.0, 0.5, -1.5])
-    got = N._weighted(ct, nodes)
-    assert got[:6] == [1.0, 2.5, 0.5, 0.5, 1.25, 1.25]  # exact: the 1e16 entry did not move
+    got = S._weighted(ct, nodes)
+    assert got.shape == (7,) and got[:6].tolist() == [1.0, 2.5, 0.5, 0.5, 1.25, 1.25]  # exact: 1e16 did not move
     assert abs(got[6]) <= 8 * np.spacing(big)  # no fourth difference in a linear move: the 1e16 entry's rounding only
     with np.errstate(invalid="ignore"):
-        inf = N._weighted(ct, nodes[:4] + (np.array([np.inf, 1.0, -2.0]),))
+        inf = S._weighted(ct, nodes[:4] + (np.array([np.inf, 1.0, -2.0]),))
     assert inf[0] == 1.0 and math.isinf(inf[1]) and inf[3] == 0.5
     rng = np.random.default_rng(3)
-    nodes = tuple(rng.normal(size=(2, 3)) for _ in range(5))
-    ct = rng.normal(size=(2, 3))
-    rows = [np.sum(ct * (nodes[3] - nodes[1])), np.sum(ct * (nodes[4] - nodes[0])), np.sum(ct * (nodes[3] - nodes[2])),
-            np.sum(ct * (nodes[2] - nodes[1])), np.sum(ct * (nodes[4] - nodes[2])), np.sum(ct * (nodes[2] - nodes[0])),
-            np.sum(ct * sum(w * f for w, f in zip(N._NOISE_WEIGHTS, nodes)))]
-    assert N._weighted(ct, nodes) == pytest.approx(rows, rel=1e-12, abs=1e-15)
+    many = tuple(rng.normal(size=(4, 6)) for _ in range(5))  # 4 entries, 6 outputs
+    ct = rng.normal(size=6)
+    want = [[np.sum(ct * (n[3] - n[1])), np.sum(ct * (n[4] - n[0])), np.sum(ct * (n[3] - n[2])),
+             np.sum(ct * (n[2] - n[1])), np.sum(ct * (n[4] - n[2])), np.sum(ct * (n[2] - n[0])),
+             np.sum(ct * sum(w * f for w, f in zip(S._NOISE_WEIGHTS, n)))] for n in zip(*many)]
+    assert S._weighted(ct, many).shape == (4, 7)
+    np.testing.assert_allclose(S._weighted(ct, many), want, rtol=1e-12, atol=1e-15)
+    assert [S._weighted(ct, n).tolist() for n in zip(*many)] == S._weighted(ct, many).tolist()
 
 
 def test_the_sixth_node_is_a_noise_sample_blind_to_quartics_but_not_to_odd_rounding():
@@ -924,13 +931,13 @@ def test_the_sixth_node_is_a_noise_sample_blind_to_quartics_but_not_to_odd_round
     x = np.array([0.0, 0.0])
     poly = lambda: np.polyval(c, x[0] / h) * np.array([1.0, 3.0])  # noqa: E731
     center = poly()
-    sums = [float(np.sum(ct * (np.polyval(c, k) * np.array([1.0, 3.0]) - center))) for k in (-N.RATIO, -1.0, 1.0, N.RATIO)]
+    sums = [float(np.sum(ct * (np.polyval(c, k) * np.array([1.0, 3.0]) - center))) for k in (-R.RATIO, -1.0, 1.0, R.RATIO)]
     assert abs(R.sixth_noise(poly, x, 0, h, ct, center, np.array(sums))) <= 1e-12 and x.tolist() == [0.0, 0.0]
-    nodes = [-N.RATIO, -1.0, 0.0, 1.0, N.RATIO, R.SIXTH]
+    nodes = [-R.RATIO, -1.0, 0.0, 1.0, R.RATIO, R.SIXTH]
     w = np.array([1 / np.prod([a - b for b in nodes if b != a]) for a in nodes])
-    assert N._noise_weights(N.RATIO, R.SIXTH) == pytest.approx(w / np.abs(w).sum())
+    assert R._noise_weights(R.RATIO, R.SIXTH) == pytest.approx(w / np.abs(w).sum())
     odd = np.array([-2.0, -1.0, 1.0, 2.0])  # e(-h) = -e(h): the fourth difference cancels it, the fifth does not
-    assert abs(float(N._NOISE_WEIGHTS @ np.array([-2.0, -1.0, 0.0, 1.0, 2.0]))) <= 1e-15
+    assert abs(float(S._NOISE_WEIGHTS @ np.array([-2.0, -1.0, 0.0, 1.0, 2.0]))) <= 1e-15
     flat = lambda: np.zeros(2)  # noqa: E731  the sixth node moves nothing
     assert abs(R.sixth_noise(flat, x, 0, h, ct, np.zeros(2), odd)) > 0.1
 
@@ -950,9 +957,10 @@ def test_hidden_counts_half_a_float32_spacing_each_way_of_the_outputs_a_step_did
     ct = np.array([0.5, -2.0, 3.0])
     up, down = np.array([3.5, 1e-3, 7.0]), np.array([3.5, 2e-3, 7.0])  # entries 0 and 2 did not move
     want = 0.5 * np.spacing(np.float32(3.5)) + 3.0 * np.spacing(np.float32(7.0))
-    assert R.hidden(ct, up, down, "float32") == pytest.approx(float(want), rel=1e-12)
-    assert R.hidden(ct, up, down, "float64") == 0.0
-    assert R.hidden(ct, up[None, :], down[None, :], "float32") == 0.0  # shapes that only broadcast: not counted
+    assert R.hidden_many(ct, up[None], down[None], "float32").tolist() == pytest.approx([float(want)], rel=1e-12)
+    assert R.hidden_many(ct, up[None], down[None], "float64").tolist() == [0.0]
+    two = R.hidden_many(ct, np.stack([up, up + 1.0]), np.stack([down, down]), "float32")  # row 2: every entry moved
+    assert two.tolist() == pytest.approx([float(want), 0.0], rel=1e-12)
 
 
 def test_the_careful_look_adds_the_sixth_nodes_excess_over_the_fourth_difference_only():
@@ -961,16 +969,16 @@ def test_the_careful_look_adds_the_sixth_nodes_excess_over_the_fourth_difference
     x = np.array([0.0, 0.0])
     f = lambda: np.array([10.0 * x[0] + 0.3 * (x[0] > 0.15), 10.0 * x[1]])  # noqa: E731  a step up at 0.15 < SIXTH h
     ct = np.array([1.0, 1.0])
-    at = N._At(f, ct, f(), "float64")
-    lin = np.array([10.0 * k * h for k in (-N.RATIO, -1.0, 1.0, N.RATIO)])
+    at = S._At(f, ct, f(), "float64")
+    lin = np.array([10.0 * k * h for k in (-R.RATIO, -1.0, 1.0, R.RATIO)])
     sums = np.stack([lin + [0.0, 0.0, 0.0, 0.3], lin + [0.0, 0.0, 0.0, 0.3]])  # the jump seen at RATIO h
     est = N._Estimate(value=np.full(2, 10.0), bound=np.array([1e-3, 2e-3]), jump_h=np.zeros(2), jump_2h=np.zeros(2),
                       left=np.full(2, 10.0), right=np.full(2, 10.0), rounding=np.zeros(2), step=np.full(2, h),
                       noise=np.array([0.0, 1.0]), sums=sums)
     odd = [R.sixth_noise(f, x, i, h, ct, at.center, sums[i]) for i in range(2)]
     got = N._careful(at, x, est)
-    assert got[0] == pytest.approx(1e-3 + N.NOISE_FACTOR * max(0.0, abs(odd[0]) - 0.0) / h)
-    assert got[1] == pytest.approx(2e-3 + N.NOISE_FACTOR * max(0.0, abs(odd[1]) - 1.0) / h) and got[0] > 1e-3
+    assert got[0] == pytest.approx(1e-3 + S.NOISE_FACTOR * max(0.0, abs(odd[0]) - 0.0) / h)
+    assert got[1] == pytest.approx(2e-3 + S.NOISE_FACTOR * max(0.0, abs(odd[1]) - 1.0) / h) and got[0] > 1e-3
     assert x.tolist() == [0.0, 0.0] and est.bound.tolist() == [1e-3, 2e-3]  # restored; the estimate untouched
 
 
@@ -988,8 +996,8 @@ def _pinned_cases():
 
 
 @pytest.mark.parametrize("k, precision, forwards, values, bounds", [
-    (0, "float64", 34, {"x": [0.000899998, 0.6615, 0.0, -22.7906]},
-     {"grad_x": [1.48324e-07, 1.02566e-05, 8.52344e-08, 0.000178763]}),
+    (0, "float64", 33, {"x": [0.000899998, 0.6615, 0.0, -22.7906]},
+     {"grad_x": [1.48355e-07, 1.00986e-05, 8.52344e-08, 0.000187274]}),
     (1, "float32", 50, {"w": [9.49812e-05, 0.475], "p": [0.0, -0.03672, 0.95]},
      {"grad_w": [9.53195e-06, 1.19185e-05], "grad_p": [6.76336e-06, 2.71558e-07, 3.72004e-06]}),
 ], ids=["float64", "float32"])

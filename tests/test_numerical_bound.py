@@ -112,6 +112,23 @@ def test_the_precision_probe_does_not_mistake_a_float64_layer_whose_inputs_barel
     assert computes_in(g, g(), [x]) == "float32"
 
 
+def test_the_precision_probe_sees_a_float32_layer_whose_large_move_cancels():
+    """proj_1024_f32 as Hypothesis drew it (check_layer, dev profile, seed 3): x all 3.5151114, W all
+    -0.22025937 but two entries. Every entry moved up by 2,500 of its own float32 spacings moves x @ W by
+    nothing (x up and the negative W toward 0 by nearly the same relative amount), so the probe once called
+    the layer float64, bounded its float32 rounding as float64's and failed the correct layer (numerical
+    0 +- 3e-7 for -1.83). A second large move with random signs sees it."""
+    x = np.full((1, 1024), np.float32(3.5151114), dtype=np.float64)
+    w = np.full((1024, 1), np.float32(-0.22025937), dtype=np.float64)
+    w[243], w[300] = np.float32(-1.6093985), np.float32(-1.3928031)
+    f = lambda: (x.astype("f") @ w.astype("f")).astype("d")  # noqa: E731
+    up = [x + 2500 * np.spacing(np.float32(3.5151114)), w + 2500 * np.spacing(np.abs(w).astype("f"))]
+    assert np.array_equal((up[0].astype("f") @ up[1].astype("f")).astype("d"), f())  # the cancelling move
+    before = (x.copy(), w.copy())
+    assert computes_in(f, f(), [x, w]) == "float32"
+    assert np.array_equal(x, before[0]) and np.array_equal(w, before[1])  # restored
+
+
 def test_inconclusive_can_be_accepted_knowingly_under_pytest(tmp_path):
     (tmp_path / "test_inc.py").write_text(textwrap.dedent('''
         import numpy as np
