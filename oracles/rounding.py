@@ -25,10 +25,12 @@ def computes_in(forward, center: np.ndarray, arrays: list[np.ndarray]) -> str:
     in float64 the small move would have shown), and every output value is one float32 can hold. Else
     "float64".
     Two forwards where the small move shows (a float64 layer); else the large move, every entry up by
-    2,500 of its float32 spacings. Where that shows nothing either, both moves once more with a fixed
-    random sign per entry: moves of the same relative size can cancel (x all 3.5 and W all -0.22, each
-    moved up by 2,500 of its own spacings, leave x @ W where it was), random signs do not; the small move
-    is made again along them, since a function can be blind to one direction and not to another (a
+    2,500 of its float32 spacings. Where that shows nothing either, both moves once more along a fixed
+    random direction (a random sign and a size of 0.8 to 1.2 spacings per entry; the small move stays
+    below half a spacing): moves of the same relative size can cancel (x all 3.5 and W all -0.22, each
+    moved up, or down, by 2,500 of its own spacings, leave x @ W where it was; so can random signs alone
+    when all entries are alike, 8 of 1.5 against 8 of -0.75), random sizes do not. The small move is made
+    again along that direction, since a function can be blind to one direction and not to another (a
     LayerNorm of rows all 999 to moving every entry alike). The arrays are restored."""
     moved = [a for a in arrays if a.size and np.any(a != 0) and np.all(np.isfinite(a))]
     if not moved or center.size == 0:
@@ -37,7 +39,7 @@ def computes_in(forward, center: np.ndarray, arrays: list[np.ndarray]) -> str:
     grids = [s.astype(np.float32).astype(np.float64) for s in saved]
     steps = [np.spacing(np.abs(g).astype(np.float32)).astype(np.float64) * (g != 0) for g in grids]
     rng = np.random.default_rng(0)
-    signed = [np.where(rng.random(g.shape) < 0.5, -1.0, 1.0) for g in grids]
+    signed = [np.where(rng.random(g.shape) < 0.5, -1.0, 1.0) * rng.uniform(0.8, 1.2, g.shape) for g in grids]
 
     def at(k: float, signs=None) -> np.ndarray:
         for a, g, st, sg in zip(moved, grids, steps, signs or [1.0] * len(moved)):

@@ -1019,3 +1019,96 @@ def test_the_refinement_policy_is_pinned(k, precision, forwards, values, bounds)
         assert grads[name] == pytest.approx(want, rel=1e-4, abs=1e-300)
     for stage, want in bounds.items():
         assert bound[stage] == pytest.approx(want, rel=1e-3)
+
+
+# --- the probe's stencil and the precision test, batched (oracles/stencil.py, rounding.rho_many / computes_in) --
+def test_the_one_sided_slopes_and_their_jumps_are_measured_per_side():
+    """At a kink (|x| at 0) the slopes are -1 left and +1 right at both steps; on a smooth function they
+    agree with the derivative to O(h). _kinks reads these fields; nothing else checks them one by one."""
+    x = np.array([0.0])
+    ct = np.array([1.5])
+    at = S._At(lambda: np.abs(x), ct, np.abs(x), "float64")
+    (value, _, jump_h, jump_2h, left, right, *_), moved = S._probe(at, x, 0, 1e-3)
+    assert moved and (value, left, right, jump_h, jump_2h) == (0.0, -1.5, 1.5, 3.0, 3.0)
+    y = np.array([0.3])
+    at = S._At(lambda: y ** 2, ct, y ** 2, "float64")
+    (value, _, jump_h, jump_2h, left, right, *_), _ = S._probe(at, y, 0, 1e-3)
+    assert value == pytest.approx(0.9) and left == pytest.approx(0.9 - 1.5e-3) and right == pytest.approx(0.9 + 1.5e-3)
+    assert jump_h == pytest.approx(3e-3) and jump_2h == pytest.approx(2.5 * 3e-3)
+
+
+def test_an_overflowing_difference_has_an_infinite_bound():
+    x = np.array([709.7])
+    at = S._At(lambda: np.exp(x), np.array([1.0]), np.exp(x), "float64")
+    with np.errstate(over="ignore", invalid="ignore"):
+        fields, moved = S._probe(at, x, 0, 0.5)
+    assert moved and fields[1] == np.inf and x.tolist() == [709.7]
+
+
+def test_outputs_of_another_shape_are_differenced_as_they_broadcast_or_named():
+    """A forward whose output changes shape when an entry moves (a broken layer): outputs that broadcast
+    against the centre are probed on the common shape; others are a one-line ValueError with the shapes."""
+    x = np.array([0.5, -1.0])
+    ct = np.array([[1.0, 2.0]])
+
+    def grows():  # (1, 2) at the centre, (2, 2) once x[0] moved
+        out = np.array([[x[0] * 3.0, x[1]]])
+        return out if x[0] == 0.5 else np.repeat(out, 2, axis=0)
+
+    at = S._At(grows, ct, grows(), "float64")
+    (value, bound, *_), moved = S._probe(at, x, 0, 1e-4)
+    assert moved and value == pytest.approx(6.0) and bound < 1e-6  # two rows of 3 x ct 1.0, on the common shape
+    assert S._probe(at, x, 1, 1e-4)[0][0] == pytest.approx(2.0)  # x[1] moves nothing's shape: the stacked path
+
+    def odd():
+        return np.zeros(2) if x[0] == 0.5 else np.zeros(3)
+
+    at = S._At(odd, np.ones(2), odd(), "float64")
+    with pytest.raises(ValueError, match=r"the forward returned shapes \[\(3,\)\] when one entry moved by 0\.0001, "
+                                         r"\(2,\) at the centre"):
+        S._probe(at, x, 0, 1e-4)
+    assert x.tolist() == [0.5, -1.0]
+
+
+def test_rho_many_sums_each_row_by_itself():
+    ct, u = np.array([2.0, -1.0]), 1e-3
+    up = np.array([[1.0, 0.5], [3.0, 0.5], [1.0, 0.75]])  # rows 0 and 1 move nothing, row 2 moves entry 1
+    down = np.array([[1.0, 0.5], [3.0, 0.5], [1.0, 0.5]])
+    got = R.rho_many(ct, up, down, u)
+    assert got.dtype == np.float64
+    assert got.tolist() == pytest.approx([16 * u * (2 * 2.0 + 1 * 1.0), 16 * u * (2 * 6.0 + 1 * 1.0), 0.25 + 0.5])
+
+
+def test_visible_is_exactly_eighty_thousand_spacings_and_quiet_on_non_finite_values():
+    assert R._visible(np.array([1.0]), np.array([1.0 + 8e4 * 2.0 ** -52]))  # exactly at the threshold
+    assert not R._visible(np.array([1.0]), np.array([1.0 + 7.9e4 * 2.0 ** -52]))
+    assert not R._visible(np.zeros(2), np.ones(3))  # another shape: no evidence
+    assert not R._visible(np.array([np.inf]), np.array([np.inf]))  # no warning: warnings are errors here
+    assert R._visible(np.array([1e308]), np.array([-1e308]))
+
+
+def test_computes_in_moves_finite_arrays_only_and_reads_only_finite_outputs():
+    """An array of ones is moved like any other; a non-finite array is not moved (its moves would be NaN);
+    an output that is NaN at the centre stays NaN under the small move and is left out of the float32 test."""
+    ones = np.ones(3)
+    f32 = lambda: np.sin(ones.astype(np.float32)).astype(np.float64)  # noqa: E731
+    assert R.computes_in(f32, f32(), [ones]) == "float32"
+    x, y = np.array([0.3, -1.7]), np.array([np.inf])
+    g32 = lambda: np.concatenate([np.sin(x.astype(np.float32)), y.astype(np.float32)]).astype(np.float64)  # noqa: E731
+    assert R.computes_in(g32, g32(), [x, y]) == "float32" and y.tolist() == [np.inf]
+    nan32 = lambda: np.append(np.sin(x.astype(np.float32)).astype(np.float64), np.nan)  # noqa: E731
+    assert R.computes_in(nan32, nan32(), [x]) == "float32"
+
+
+def test_computes_in_sees_a_float32_layer_blind_to_moving_everything_up_or_down():
+    """x all 1.5 and W all -0.75 have the same relative float32 spacing: moved all up, or all down, by 2,500
+    of their spacings, x @ W moves by 2,500^2 u^2 terms that float32 rounds away. Random signs alone cancel
+    too whenever as many x_i as W_i move up (the fixed signs did for 8, 9 and 16 entries); random sizes
+    do not."""
+    for n in (1, 8, 9, 16):
+        x, w = np.full(n, 1.5), np.full(n, -0.75)
+        f = lambda: np.atleast_1d(x.astype(np.float32) @ w.astype(np.float32)).astype(np.float64)  # noqa: E731
+        for sign in (1.0, -1.0):
+            moved = [a + sign * 2500 * np.spacing(np.abs(a).astype(np.float32)).astype(np.float64) for a in (x, w)]
+            assert np.array_equal(np.atleast_1d(moved[0].astype(np.float32) @ moved[1].astype(np.float32)), f())
+        assert R.computes_in(f, f(), [x, w]) == "float32", n
