@@ -1060,12 +1060,12 @@ def test_outputs_of_another_shape_are_differenced_as_they_broadcast_or_named():
     assert moved and value == pytest.approx(6.0) and bound < 1e-6  # two rows of 3 x ct 1.0, on the common shape
     assert S._probe(at, x, 1, 1e-4)[0][0] == pytest.approx(2.0)  # x[1] moves nothing's shape: the stacked path
 
-    def odd():
-        return np.zeros(2) if x[0] == 0.5 else np.zeros(3)
+    def odd():  # (2,) at the centre and below it, (3,) one step up, (4,) RATIO steps up
+        return np.zeros(2 if x[0] <= 0.5 else 3 if x[0] < 0.5 + 2e-4 else 4)
 
     at = S._At(odd, np.ones(2), odd(), "float64")
-    with pytest.raises(ValueError, match=r"the forward returned shapes \[\(3,\)\] when one entry moved by 0\.0001, "
-                                         r"\(2,\) at the centre"):
+    with pytest.raises(ValueError, match=r"the forward returned shapes \[\(2,\), \(3,\), \(4,\)\] when one entry "
+                                         r"moved by 0\.0001, \(2,\) at the centre"):
         S._probe(at, x, 0, 1e-4)
     assert x.tolist() == [0.5, -1.0]
 
@@ -1098,6 +1098,18 @@ def test_computes_in_moves_finite_arrays_only_and_reads_only_finite_outputs():
     assert R.computes_in(g32, g32(), [x, y]) == "float32" and y.tolist() == [np.inf]
     nan32 = lambda: np.append(np.sin(x.astype(np.float32)).astype(np.float64), np.nan)  # noqa: E731
     assert R.computes_in(nan32, nan32(), [x]) == "float32"
+    gated = lambda: (np.sin(x.astype(np.float32)) * (y.astype(np.float32) > 0)).astype(np.float64)  # noqa: E731
+    assert R.computes_in(gated, gated(), [x, y]) == "float32"  # y moved would be NaN, and NaN > 0 is False
+    zeros = np.zeros(2)
+    assert R.computes_in(gated, gated(), [x, y, zeros]) == "float32"
+
+
+def test_computes_in_second_direction_has_random_signs_and_sizes_whose_quarter_rounds_away():
+    d = R._random_direction([np.zeros(1000), np.zeros((3, 4))])
+    assert [a.shape for a in d] == [(1000,), (3, 4)]
+    assert np.all((np.abs(d[0]) >= 0.8) & (np.abs(d[0]) <= 1.2)) and 0.25 * 1.2 < 0.5
+    assert 400 < np.sum(d[0] < 0) < 600 and len(np.unique(np.abs(d[0]))) > 900  # signs and sizes both vary
+    assert [a.tolist() for a in R._random_direction([np.zeros(5)])] == [a.tolist() for a in R._random_direction([np.zeros(5)])]
 
 
 def test_computes_in_sees_a_float32_layer_blind_to_moving_everything_up_or_down():
