@@ -18,19 +18,8 @@ TRIAGE: dict[str, tuple[str, str]] = {
     "oracles.numerical.x__careful__mutmut_10": ("equivalent", "reshape(-2), as mutant 4"),
     "oracles.numerical.x__careful__mutmut_14": ("equivalent", "reshape(-2), as mutant 4"),
     "oracles.numerical.x__careful__mutmut_36": ("equivalent", "reshape(-2, 4), as mutant 4"),
-    "oracles.rounding.x_hidden__mutmut_17": ("equivalent", "astype(None) is astype(float64)"),
     "oracles.rounding.x_sixth_noise__mutmut_16": ("equivalent", "the forwards return float64 (numerical._joined): dtype=None keeps it"),
     "oracles.rounding.x_sixth_noise__mutmut_18": ("equivalent", "as mutant 16"),
-    "oracles.numerical.x__refine__mutmut_4": ("equivalent", "reshape(-2): numpy reads any negative size as the unknown one"),
-    "oracles.numerical.x__refine__mutmut_20": ("equivalent", "reshape(-2): numpy reads any negative size as the unknown one"),
-    "oracles.numerical.x__refine__mutmut_29": ("equivalent", "reshape(-2): numpy reads any negative size as the unknown one"),
-    "oracles.numerical.x__refine__mutmut_32": ("equivalent", "reshape(-2): numpy reads any negative size as the unknown one"),
-    "oracles.numerical.x__refine__mutmut_35": ("equivalent", "reshape(-2): numpy reads any negative size as the unknown one"),
-    "oracles.numerical.x__refine__mutmut_56": ("equivalent", "reshape(-2): numpy reads any negative size as the unknown one"),
-    "oracles.numerical.x__refine__mutmut_59": ("equivalent", "reshape(-2): numpy reads any negative size as the unknown one"),
-    "oracles.numerical.x__refine__mutmut_66": ("equivalent", "reshape(-2): numpy reads any negative size as the unknown one"),
-    "oracles.numerical.x__refine__mutmut_67": ("equivalent", "an entry whose bound is exactly the need: a float bound landing exactly on it is a tie of measure zero; either side is sound"),
-    "oracles.numerical.x__refine__mutmut_104": ("equivalent", "a refined bound exactly at the need: as mutant 67"),
     # --- oracles/comparison.py: _errors' fast path (everything finite, atol > 0) and its general path give the
     # same numbers wherever the fast one applies; these mutants only send more inputs down the general path ---
     "oracles.comparison.x__errors__mutmut_12": ("equivalent", "np.all(atol > 0) of a float atol is atol > 0"),
@@ -144,27 +133,70 @@ TRIAGE: dict[str, tuple[str, str]] = {
     "oracles.undecided.x__scale__mutmut_13": (
         "equivalent", "np.size(None) is 1: empty stages are no longer skipped, and their max with initial=0 adds 0"),
     # --- oracles/numerical.py ---
-    "oracles.rounding.x__rho__mutmut_9": (
-        "equivalent", "the cotangent has the output's shape (one cotangent entry per output entry), so broadcasting "
-        "with up.shape alone, or with np.shape(None) = (), gives up's shape"),
-    "oracles.rounding.x__rho__mutmut_10": ("equivalent", "as mutant 9"),
-    "oracles.rounding.x__rho__mutmut_11": ("equivalent", "as mutant 9"),
-    # _constant: its early test (the pair at 8x moved nothing) only saves _probe the same pair; _probe then answers
-    # "unmoved" and the branch under `if not p[7]` returns the same (0, rounding at 8x). In the source that branch is
-    # unreachable (after the early test, _probe always reports a move or an infinite bound)
-    "oracles.numerical.x__constant__mutmut_1": ("equivalent", "first = None: _probe takes the same pair itself (see above)"),
-    "oracles.numerical.x__constant__mutmut_12": ("equivalent", "the early test never taken: same answer from the branch below"),
-    "oracles.numerical.x__constant__mutmut_14": ("equivalent", "_unmoved(first, None) is False: same answer from the branch below"),
-    "oracles.numerical.x__constant__mutmut_27": ("equivalent", "_rho(ct, down, down): the pair moved nothing, up == down"),
-    "oracles.numerical.x__constant__mutmut_43": ("equivalent", "first=None: _probe recomputes the same pair (forward is deterministic)"),
-    "oracles.numerical.x__constant__mutmut_51": ("equivalent", "as mutant 43"),
-    "oracles.numerical.x__constant__mutmut_55": ("equivalent", "inside the branch unreachable in the source (see above)"),
-    "oracles.numerical.x__constant__mutmut_56": ("equivalent", "inside the branch unreachable in the source"),
-    "oracles.numerical.x__constant__mutmut_57": ("equivalent", "inside the branch unreachable in the source"),
-    "oracles.numerical.x__constant__mutmut_58": ("equivalent", "inside the branch unreachable in the source"),
-    "oracles.numerical.x__constant__mutmut_59": ("equivalent", "inside the branch unreachable in the source"),
-    "oracles.numerical.x__constant__mutmut_69": (
-        "equivalent", "an 8th number in the tuple: its one caller zips it with the 7 fields and drops the extra"),
+    # --- the batched probe (oracles/stencil.py), rho_many / hidden_many / computes_in (rounding.py) and the refinement
+    # rewritten in rounds (numerical._refine, _plans, _constants): the third run, 2026-11-30 ---
+    "oracles.stencil.x__fields__mutmut_8": ("equivalent", "reshape(-2): numpy reads any negative size as the unknown one"),
+    "oracles.stencil.x__fields__mutmut_14": ("equivalent", "reshape(-2), as mutant 8"),
+    "oracles.stencil.x__fields__mutmut_22": ("equivalent", "reshape(-2), as mutant 8"),
+    "oracles.stencil.x__alike__mutmut_1": (
+        "equivalent", "_alike False sends alike outputs down _common's path, one entry at a time: the same fields "
+        "(test_outputs_of_another_shape_are_differenced_as_they_broadcast_or_named), only slower"),
+    "oracles.stencil.x__alike__mutmut_3": ("equivalent", "_alike False more often: as mutant 1"),
+    "oracles.stencil.x__alike__mutmut_4": ("equivalent", "_alike False more often: as mutant 1"),
+    "oracles.stencil.x__alike__mutmut_6": ("equivalent", "_alike False more often: as mutant 1"),
+    "oracles.stencil.x__alike__mutmut_8": ("equivalent", "the taken steps' tuple has shape (2,): _alike False, as mutant 1"),
+    "oracles.stencil.x__alike__mutmut_9": ("equivalent", "as mutant 8"),
+    "oracles.stencil.x__nothing__mutmut_7": (
+        "equivalent", "the noise field of an estimate no output supports is read only by numerical._careful, which "
+        "skips entries whose step is NaN, as _nothing's is"),
+    "oracles.stencil.x__nothing__mutmut_9": ("equivalent", "the sums field of _nothing: read only by _careful, as mutant 7"),
+    "oracles.rounding.x__rho__mutmut_3": (
+        "equivalent", "a None centre broadcast along: the wrapper passes None on when center is None all the same"),
+    "oracles.rounding.x__rho__mutmut_15": ("equivalent", "reshape(-2) is reshape(-1)"),
+    "oracles.rounding.x_rho_many__mutmut_26": ("equivalent", "astype(None) is astype(float64)"),
+    "oracles.rounding.x_rho_many__mutmut_53": ("equivalent", "axis=+1 of the (k, M) rows is axis=-1"),
+    "oracles.rounding.x_hidden_many__mutmut_5": ("equivalent", "up.shape[:+1] of the (k, M) rows is up.shape[:-1]"),
+    "oracles.rounding.x_hidden_many__mutmut_8": ("equivalent", "astype(None) is astype(float64)"),
+    "oracles.rounding.x_hidden_many__mutmut_26": ("equivalent", "axis=+1 of the (k, M) rows is axis=-1"),
+    "oracles.rounding.x_computes_in__mutmut_17": ("equivalent", "astype(None) is astype(float64)"),
+    "oracles.rounding.x_computes_in__mutmut_21": ("equivalent", "astype(None) is astype(float64)"),
+    "oracles.rounding.x_computes_in__mutmut_89": ("equivalent", "astype(None) is astype(float64)"),
+    "oracles.rounding.x_computes_in__mutmut_41": (
+        "equivalent", "every move down instead of up: the directions are a convention (a float32 layer rounds a quarter "
+        "spacing away either way; the cancelling cases cancel both ways, tested)"),
+    "oracles.rounding.x_computes_in__mutmut_43": (
+        "equivalent", "sizes 1/r in [0.83, 1.25] instead of r: still random, a quarter of them still below half a spacing"),
+    "oracles.rounding.x_computes_in__mutmut_70": ("equivalent", "2,501 spacings instead of 2,500: any large move will do"),
+    "oracles.rounding.x__random_direction__mutmut_3": ("equivalent", "another fixed seed: another random direction"),
+    "oracles.rounding.x__random_direction__mutmut_12": ("equivalent", "<= 0.5 instead of < 0.5 of a uniform draw"),
+    "oracles.numerical.x__plans__mutmut_12": ("equivalent", "reshape(-2) is reshape(-1)"),
+    "oracles.numerical.x__plans__mutmut_15": ("equivalent", "reshape(-2) is reshape(-1)"),
+    "oracles.numerical.x__plans__mutmut_18": ("equivalent", "reshape(-2) is reshape(-1)"),
+    "oracles.numerical.x__plans__mutmut_42": (
+        "equivalent", "the unit step listed also where it is the first step: dict.fromkeys drops the repeat"),
+    "oracles.numerical.x__refine__mutmut_4": ("equivalent", "reshape(-2) is reshape(-1)"),
+    "oracles.numerical.x__refine__mutmut_17": ("equivalent", "reshape(-2) is reshape(-1)"),
+    "oracles.numerical.x__refine__mutmut_23": ("equivalent", "reshape(-2) is reshape(-1)"),
+    "oracles.numerical.x__refine__mutmut_30": ("equivalent", "reshape(-2) is reshape(-1)"),
+    "oracles.numerical.x__refine__mutmut_33": ("equivalent", "reshape(-2) is reshape(-1)"),
+    "oracles.numerical.x__refine__mutmut_24": (
+        "equivalent", "an entry whose bound is exactly the need: a float bound landing exactly on it is a tie of "
+        "measure zero; either side is sound"),
+    "oracles.numerical.x__refine__mutmut_81": ("equivalent", "a refined bound exactly at the need: as mutant 24"),
+    "oracles.numerical.x__refine__mutmut_59": ("equivalent", "one round more when nothing is to be refined: no entry in it"),
+    "oracles.numerical.x__flat__mutmut_6": (
+        "equivalent", "left or right NaN: _nothing sets both, a probe that moved an output neither"),
+    "oracles.numerical.x__constants__mutmut_35": ("equivalent", "_rho(ct, down, down): the pair moved nothing, up == down"),
+    "oracles.numerical.x__refine__mutmut_15": (
+        "gap", "the need without the example's scale: every pinned case has one gradient array whose largest entry "
+        "is the example's (a pinned case with two arrays of scales 1e-3 and 1e3 would kill it)"),
+    "oracles.numerical.x__refine__mutmut_26": (
+        "gap", "dead with |: an entry that moved with value exactly 0 is refined as a dead one (largest step first, "
+        "stopped at a flat try): spending, and which estimate is kept; no pinned entry has value 0 and moved"),
+    "oracles.numerical.x__refine__mutmut_82": (
+        "gap", "a live entry stopped at a flat try: spending, and which estimate is kept; no pinned live entry "
+        "meets a flat try before the need"),
+    "oracles.numerical.x__flat__mutmut_1": ("gap", "value 0 or NaN left: as refine mutant 82, through _flat"),
     "oracles.rounding.x__r__mutmut_5": (
         "equivalent", "np.ones(..., dtype=None): float ones instead of True, np.where reads them the same"),
     "oracles.rounding.x__r__mutmut_7": (

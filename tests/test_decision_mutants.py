@@ -890,6 +890,17 @@ def test_an_entry_whose_step_moves_nothing_is_constant_or_probed_at_eight_times_
     assert got[0] == probe[0] != 0.0 and got[1] == max(probe[1], abs(probe[0])) and got[1] > abs(got[0])
     assert got[2:7] == pytest.approx(probe[2:7], nan_ok=True) and y.tolist() == [0.50085]
     assert got[1] != got[2]  # the bound, not the jump
+    # a dead zone of +-2e-6: flat at the first step, 0.75 at 8x with a bound of ~0.15 (its truncation; the
+    # fourth difference of an odd function is 0): the bound reported covers the value (the first step saw
+    # nothing); the pair at 8x is reused: 4 forwards in all
+    z = np.array([0.0])
+    calls = []
+    dead_zone = lambda: calls.append(1) or np.sign(z) * np.maximum(np.abs(z) - 2e-6, 0.0)  # noqa: E731
+    at = S._At(dead_zone, np.array([1.0]), dead_zone(), "float64")
+    calls.clear()
+    got, (probe, _) = N._constant(at, z, 0, 1e-6), S._probe(at, z, 0, 8e-6)
+    assert len(calls) == 4 + 4 and got[0] == pytest.approx(0.75) and probe[1] < 0.5 * abs(probe[0])
+    assert got[1] == abs(got[0]) and z.tolist() == [0.0]
 
 
 def test_a_finite_reference_against_an_infinite_checker_has_no_headroom():
@@ -1060,12 +1071,12 @@ def test_outputs_of_another_shape_are_differenced_as_they_broadcast_or_named():
     assert moved and value == pytest.approx(6.0) and bound < 1e-6  # two rows of 3 x ct 1.0, on the common shape
     assert S._probe(at, x, 1, 1e-4)[0][0] == pytest.approx(2.0)  # x[1] moves nothing's shape: the stacked path
 
-    def odd():  # (2,) at the centre and below it, (3,) one step up, (4,) RATIO steps up
-        return np.zeros(2 if x[0] <= 0.5 else 3 if x[0] < 0.5 + 2e-4 else 4)
+    def odd():  # (5,) at the centre and below it, (3,) one step up, (4,) RATIO steps up
+        return np.zeros(5 if x[0] <= 0.5 else 3 if x[0] < 0.5 + 2e-4 else 4)
 
-    at = S._At(odd, np.ones(2), odd(), "float64")
-    with pytest.raises(ValueError, match=r"the forward returned shapes \[\(2,\), \(3,\), \(4,\)\] when one entry "
-                                         r"moved by 0\.0001, \(2,\) at the centre"):
+    at = S._At(odd, np.ones(5), odd(), "float64")
+    with pytest.raises(ValueError, match=r"the forward returned shapes \[\(3,\), \(4,\), \(5,\)\] when one entry "
+                                         r"moved by 0\.0001, \(5,\) at the centre"):
         S._probe(at, x, 0, 1e-4)
     assert x.tolist() == [0.5, -1.0]
 
