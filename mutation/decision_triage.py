@@ -186,7 +186,6 @@ TRIAGE: dict[str, tuple[str, str]] = {
     "oracles.numerical.x__refine__mutmut_59": ("equivalent", "one round more when nothing is to be refined: no entry in it"),
     "oracles.numerical.x__flat__mutmut_6": (
         "equivalent", "left or right NaN: _nothing sets both, a probe that moved an output neither"),
-    "oracles.numerical.x__constants__mutmut_35": ("equivalent", "_rho(ct, down, down): the pair moved nothing, up == down"),
     "oracles.numerical.x__refine__mutmut_15": (
         "gap", "the need without the example's scale: every pinned case has one gradient array whose largest entry "
         "is the example's (a pinned case with two arrays of scales 1e-3 and 1e3 would kill it)"),

@@ -64,8 +64,8 @@ from .names import Stage
 from .protocol import as_tuple, forward_outputs
 from .spec import LayerSpec
 from .strategies import Case
-from .rounding import RATIO, _rho, computes_in, sixth_noise
-from .stencil import NOISE_FACTOR, UNIT, _At, _nothing, _pair, _unmoved, probes
+from .rounding import RATIO, computes_in, sixth_noise
+from .stencil import NOISE_FACTOR, _At, _nothing, _pair, _unmoved, probes, still_rounding
 from .tolerances import TOLERANCES, resolution_needed
 
 #: relative step per precision the layer computes in: ~(2u)^(1/3), the central difference's optimum
@@ -278,7 +278,7 @@ def _constants(at: _At, flat, idx: list, hs) -> list[tuple]:
     for j, (i, h) in enumerate(zip(idx, hs)):
         first = _pair(at.forward, flat, i, h * REFINE)
         if first is not None and _unmoved(first, at.center):
-            got[j] = _nothing(_rho(at.ct, first[0], first[1], UNIT[at.precision]) / (2 * h * REFINE))
+            got[j] = _nothing(still_rounding(at) / (2 * h * REFINE))
         else:
             moving.append((j, first))
     rows = probes(at, flat, [idx[j] for j, _ in moving], [hs[j] * REFINE for j, _ in moving], [f for _, f in moving])

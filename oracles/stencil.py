@@ -79,15 +79,22 @@ def probes(at: _At, flat: np.ndarray, idx, hs, firsts=None) -> list[tuple[tuple,
     return [r for s in range(0, len(idx), per) for r in _chunk(at, flat, idx[s:s + per], hs[s:s + per], firsts[s:s + per])]
 
 
+def still_rounding(at: _At) -> float:
+    """_rho of a pair that moved no output: both evaluations are the centre, whatever the entry or step."""
+    return _rho(at.ct, at.center, at.center, UNIT[at.precision])
+
+
 def _chunk(at: _At, flat, idx: list, hs: list, firsts: list) -> list[tuple[tuple, bool]]:
     got: list = [None] * len(idx)
+    still = None  # still_rounding(at), once it is needed
     full = []  # (j, first pair, second pair): the entries whose first pair moved an output
     for j, (i, h, one) in enumerate(zip(idx, hs, firsts)):
         one = _pair(at.forward, flat, i, h) if one is False else one
         if one is None:  # a step below the entry's own resolution moved nothing at all
             got[j] = (_nothing(np.inf), True)
         elif _unmoved(one, at.center):
-            got[j] = (_nothing(np.inf, _rho(at.ct, one[0], one[1], UNIT[at.precision]) / (2 * h)), False)
+            still = still_rounding(at) if still is None else still
+            got[j] = (_nothing(np.inf, still / (2 * h)), False)
         else:
             two = _pair(at.forward, flat, i, RATIO * h)
             if two is None:
