@@ -48,8 +48,9 @@ did not pass, since it only widens the bound (a pass stands either way).
 
 Precision: two extra forwards (`rounding.computes_in`; three to five for a layer that rounds to float32)
 tell whether the layer computes in float32 whatever it is given: moved by a quarter of a float32 spacing
-from a point of the float32 grid, its output does not move at all (while a larger move shows): in a float64 check a finding on every stage ("computes in float32"); in a float32 check
-the bound uses float32's unit roundoff instead of crying wolf. Kinks: kinks_found.py.
+from a point of the float32 grid, its output does not move at all (while a larger move shows): in a
+float64 check a finding on every stage ("computes in float32"); in a float32 check the bound uses
+float32's unit roundoff instead of crying wolf. Kinks: kinks_found.py.
 """
 from __future__ import annotations
 
