@@ -276,10 +276,11 @@ def _constants(at: _At, flat, idx: list, hs) -> list[tuple]:
     step; if it moves, the full estimate at that step, its bound also covering 0 (the step before it saw
     nothing). A dead entry costs 4 forwards in all."""
     got, moving = [None] * len(idx), []
+    still = still_rounding(at) if len(idx) else 0.0
     for j, (i, h) in enumerate(zip(idx, hs)):
         first = _pair(at.forward, flat, i, h * REFINE)
         if first is not None and _unmoved(first, at.center):
-            got[j] = _nothing(still_rounding(at) / (2 * h * REFINE))
+            got[j] = _nothing(still / (2 * h * REFINE))
         else:
             moving.append((j, first))
     rows = probes(at, flat, [idx[j] for j, _ in moving], [hs[j] * REFINE for j, _ in moving], [f for _, f in moving])
