@@ -101,9 +101,12 @@ def _chunk(at: _At, flat, idx: list, hs: list, firsts: list) -> list[tuple[tuple
                 got[j] = (_nothing(np.inf), True)
             else:
                 full.append((j, one, two))
-    alike = [f for f in full if _alike(at, f[1], f[2])]
-    for j, one, two in (f for f in full if not _alike(at, f[1], f[2])):
-        got[j] = (_fields(*_common(at, one, two, hs[j]), flat, [idx[j]], [hs[j]])[0], True)
+    alike = []
+    for j, one, two in full:
+        if _alike(at, one, two):
+            alike.append((j, one, two))
+        else:
+            got[j] = (_fields(*_common(at, one, two, hs[j]), flat, [idx[j]], [hs[j]])[0], True)
     if alike:
         rows = _fields(at, [f[1] for f in alike], [f[2] for f in alike], flat, [idx[f[0]] for f in alike],
                        [hs[f[0]] for f in alike])

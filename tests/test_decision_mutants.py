@@ -929,6 +929,9 @@ def test_weighted_rows_are_differenced_before_weighting_for_one_entry_and_many()
              np.sum(ct * (n[2] - n[1])), np.sum(ct * (n[4] - n[2])), np.sum(ct * (n[2] - n[0])),
              np.sum(ct * sum(w * f for w, f in zip(S._NOISE_WEIGHTS, n)))] for n in zip(*many)]
     assert S._weighted(ct, many).shape == (4, 7)
+    # the rows summed by np.sum one entry at a time against _weighted's sums over the last axis: the same
+    # terms, possibly added in another order, so a few ulps of sums of O(1) terms (the tolerance the
+    # single-entry version of this test had); exact agreement with _weighted one entry at a time below
     np.testing.assert_allclose(S._weighted(ct, many), want, rtol=1e-12, atol=1e-15)
     assert [S._weighted(ct, n).tolist() for n in zip(*many)] == S._weighted(ct, many).tolist()
 
