@@ -611,6 +611,30 @@ def test_better_step_toward_the_optimum_within_bounds():
     assert N._better_step(np.array([0.0, 0.0]), np.array([1.0, 0.0])).tolist() == [64.0, 64.0]
 
 
+def _planned(step, rounding, bound):
+    f = lambda v: np.array([v], dtype=np.float64)  # noqa: E731
+    return N._Estimate(f(0.0), f(bound), f(0.0), f(0.0), f(0.0), f(0.0), f(rounding), f(step), f(0.0),
+                       np.zeros((1, 4)))
+
+
+def test_a_hopeless_entry_is_tried_once_at_the_step_predicted_best():
+    """_hopeless: rounding 1e-3 at h = 1e-3 predicts 1e-3 * 1e-3 / s at step s; with the plan's largest
+    step 0.5 that is 2e-6, so a need of 2e-6 (exactly) or more keeps the whole plan, and less keeps one
+    step: the largest where the rest of the bound is below the rounding (truncation unknown but small),
+    the minimum of rest (s/h)^2 + rounding h/s where the rest dominates."""
+    plan = [0.5, 0.01, 0.002]
+    assert N._hopeless(plan, _planned(1e-3, 1e-3, 1.5e-3), 0, 2e-6) == plan  # the largest step could meet it
+    assert N._hopeless(plan, _planned(1e-3, 1e-3, 1.5e-3), 0, 1.99e-6) == [0.5]  # rest 5e-4 <= rounding
+    assert N._hopeless(plan, _planned(1e-3, 1e-3, 2e-3), 0, 1.99e-6) == [0.5]  # rest == rounding: not dominant
+    # rest 1e-2 dominates: predicted 1e-2 (s / 1e-3)^2 + 1e-6 / s is 2.5e3, 1.0001, 4.0005e-2 -> the smallest step
+    assert N._hopeless(plan, _planned(1e-3, 1e-3, 1.1e-2), 0, 1.99e-6) == [0.002]
+    # predictions that cross: rest 2e-3 > rounding 1e-3 gives 500, 8.5e-3, 1.0002e-2 -> the middle step
+    assert N._hopeless([0.5, 0.002, 1e-4], _planned(1e-3, 1e-3, 3e-3), 0, 1e-12) == [0.002]
+    # nothing to predict from: no step moved it, or its rounding is unknown
+    for est in (_planned(np.nan, 1e-3, 1.0), _planned(0.0, 1e-3, 1.0), _planned(1e-3, np.inf, np.inf), _planned(1e-3, np.nan, 1.0)):
+        assert N._hopeless(plan, est, 0, 1e-12) == plan
+
+
 def _t(value, bound, jump=0.0):
     return (value, bound, jump, 2 * jump, -1.0, 1.0, 0.5 * bound)
 
@@ -1012,7 +1036,7 @@ def _pinned_cases():
 @pytest.mark.parametrize("k, precision, forwards, values, bounds", [
     (0, "float64", 33, {"x": [0.000899998, 0.6615, 0.0, -22.7906]},
      {"grad_x": [1.48355e-07, 1.00986e-05, 8.52344e-08, 0.000187274]}),
-    (1, "float32", 50, {"w": [9.49812e-05, 0.475], "p": [0.0, -0.03672, 0.95]},
+    (1, "float32", 42, {"w": [9.49812e-05, 0.475], "p": [0.0, -0.03672, 0.95]},
      {"grad_w": [9.53195e-06, 1.19185e-05], "grad_p": [6.76336e-06, 2.71558e-07, 3.72004e-06]}),
 ], ids=["float64", "float32"])
 def test_the_refinement_policy_is_pinned(k, precision, forwards, values, bounds):
