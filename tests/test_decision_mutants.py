@@ -630,9 +630,29 @@ def test_a_hopeless_entry_is_tried_once_at_the_step_predicted_best():
     assert N._hopeless(plan, _planned(1e-3, 1e-3, 1.1e-2), 0, 1.99e-6) == [0.002]
     # predictions that cross: rest 2e-3 > rounding 1e-3 gives 500, 8.5e-3, 1.0002e-2 -> the middle step
     assert N._hopeless([0.5, 0.002, 1e-4], _planned(1e-3, 1e-3, 3e-3), 0, 1e-12) == [0.002]
+    # the prediction's truncation grows as h^2, not 2h: rest 2, rounding 1, h 1 predicts 2.53 at 0.8 and 3.10
+    # at 0.35 (as 2h: 4.45 and 4.26)
+    assert N._hopeless([0.8, 0.35], _planned(1.0, 1.0, 3.0), 0, 1e-12) == [0.8]
     # nothing to predict from: no step moved it, or its rounding is unknown
     for est in (_planned(np.nan, 1e-3, 1.0), _planned(0.0, 1e-3, 1.0), _planned(1e-3, np.inf, np.inf), _planned(1e-3, np.nan, 1.0)):
         assert N._hopeless(plan, est, 0, 1e-12) == plan
+
+
+def test_the_plan_adds_the_unit_scale_where_it_is_another_step():
+    """_plans of an entry its need does not make hopeless: toward the optimum twice (here no truncation:
+    REFINE^2, clipped to FARTHEST), then the unit scale STEP x max(|v|, 1), which is left out where it is
+    the first step itself (v = +-1 with spread 1)."""
+    def est(n):
+        z = np.zeros(n)
+        return N._Estimate(z, z + 1e-3, z, z, z, z, z + 1e-3, z + 1e-6, z, np.zeros((n, 4)))
+
+    go, free = np.array([0, 1]), np.array([False, False])
+    other = N._plans("float64", np.array([3.0, 0.5]), est(2), go, free, np.full(2, 1e9))
+    first = N.STEP["float64"] * N._scale(np.array([3.0, 0.5]))
+    assert other[0] == pytest.approx([first[0] * 4096, first[0] * 64, N.STEP["float64"] * 3.0])
+    assert other[1] == pytest.approx([first[1] * 4096, first[1] * 64, N.STEP["float64"] * 1.0])
+    same = N._plans("float64", np.array([1.0, -1.0]), est(2), go, free, np.full(2, 1e9))
+    assert same[0] == pytest.approx([N.STEP["float64"] * 4096, N.STEP["float64"] * 64])
 
 
 def _t(value, bound, jump=0.0):
