@@ -31,7 +31,8 @@ entry's magnitude (at least the array's mean), but at most the array's spread: v
 stepped by 1e-6, nor values of 1e3 + O(1) by 6e-3. Where the bound is above the resolution the judge
 needs (tolerances.resolution_needed at the example's scale, as the judge reads it; never below the 1e-12
 every comparison allows), the entry is probed again at steps moved toward the optimum of truncation
-(~h^2) and rounding (~1/h) as measured, and on the unit scale, until one meets the need; the tightest
+(~h^2) and rounding (~1/h) as measured, and on the unit scale, until one meets the need (an entry
+that no step can bring to it is tried once, at the step predicted best: _hopeless); the tightest
 estimate that another one corroborates is kept (a step beyond the function's own scale can fool
 Richardson; two steps are unlikely to be fooled into the same answer). A step that moves no output
 bounds the derivative by the output's rounding over that step; a constant output is tried at the
@@ -250,8 +251,8 @@ def _hopeless(plan: list[float], est: _Estimate, i: int, need: float) -> list[fl
     _better_step reads the bound: where the rest (truncation) dominates, the step that minimises
     rest x (s/h)^2 + rounding x h/s; where it does not, it is mostly rounding noise and the truncation
     unknown but small: the largest step. Measured on a float32 projection over 1,024 terms (the tricky
-    corpus's proj_1024_f32): 2 of 3 refinement forwards went to such entries, and the rest of their plans
-    never moved their bound."""
+    corpus's proj_1024_f32): 2 of 3 refinement forwards went to such entries; tried once, the same
+    verdicts and conclusive counts on 11 seeds, with a third of the refinement forwards."""
     h, rounding = float(est.step.flat[i]), float(est.rounding.flat[i])
     rest = float(est.bound.flat[i]) - rounding
     if not (np.isfinite(h) and h > 0 and np.isfinite(rounding)) or rounding * h / max(plan) <= need:
