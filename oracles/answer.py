@@ -31,7 +31,7 @@ class Answer:
     `reference`, the reference's side of a question only this oracle asks (the directional oracle's
     projections <g_reference, v>); `notes`, what it found wrong. `careful`, where the oracle has one: a
     second look at the same example that only widens `uncertainty` (the numerical oracle's sixth node),
-    asked where the first answer did not pass.
+    asked where the first answer did not pass; careful(stages) looks at those stages only.
     """
 
     output: np.ndarray | None
@@ -42,7 +42,7 @@ class Answer:
     notes: dict = field(default_factory=dict)
     uncertainty: dict = field(default_factory=dict)
     kinks: dict = field(default_factory=dict)
-    careful: Callable[[], dict] | None = field(default=None, repr=False, compare=False)
+    careful: Callable[..., dict] | None = field(default=None, repr=False, compare=False)
 
     def by_stage(self) -> dict[str, np.ndarray]:
         """stage -> value: "forward" (when there is an output) and "grad_<name>" per gradient."""

@@ -95,9 +95,8 @@ def evaluate_case(
                 ref.note([stage], text)
     asked = _ask(spec, case, ct, oracles, ref.broken, jax_compile, shapes, runners)
 
-    def judged(asked: dict, perturb: bool) -> list[Comparison]:
-        answers, flat, reference, notes = _gathered(ref, asked)
-        noise = _noise(spec, case, ct, flat, asked, noise_from, perturb and convention is None)
+    def judged(asked: dict, noise: dict) -> list[Comparison]:
+        answers, _, reference, notes = _gathered(ref, asked)
         return judge_example(ExampleRun(
             layer=spec.name, dtype=case.dtype, shapes=shapes, example=example, stages=stages,
             reference=reference, notes=notes, answers=answers,
@@ -108,14 +107,18 @@ def evaluate_case(
             kinks={s: k for a in asked.values() if a is not None for s, k in a.kinks.items()},
             overflow_inconclusive=getattr(spec, "overflow_inconclusive", False)))
 
-    # the perturbation's measurement only widens a tolerance (budget.py): an example that passes without it
-    # passes with it, so it is measured only where something did not pass (the same verdicts, fewer runs).
-    # Likewise the numerical oracle's careful probe (numerical.py: a sixth node per entry, for rounding that
-    # is odd in the step) only adds to its bound: asked only where the numerical oracle did not pass
-    first = judged(asked, perturb=False)
+    def noise(perturb: bool) -> dict:  # the answers it reads are the same with or without the careful look
+        return _noise(spec, case, ct, _gathered(ref, asked)[1], asked, noise_from, perturb and convention is None)
+
+    # the perturbation's measurement only widens a tolerance (budget.py): measured only where something did not
+    # pass (the same verdicts, fewer runs); then the careful look where it can still change a verdict (_careful)
+    first = judged(asked, noise(False))
     if all(c.outcome == Outcome.PASS for c in first):
         return first
-    return judged(_careful(asked, first), perturb=True)
+    wide = noise(True)
+    plain = judged(asked, wide)
+    careful = _careful(asked, first, plain)
+    return plain if careful is asked else judged(careful, wide)
 
 
 def _gathered(ref, asked: dict) -> tuple[dict, dict, dict, dict]:
@@ -132,16 +135,30 @@ def _gathered(ref, asked: dict) -> tuple[dict, dict, dict, dict]:
     return answers, flat, reference, notes
 
 
-def _careful(asked: dict, first: list[Comparison]) -> dict:
-    """`asked`, with the numerical oracle's bounds widened by its careful second look (Answer.careful: one
-    more forward per entry) where a numerical comparison did not pass."""
+def _careful(asked: dict, first: list[Comparison], plain: list[Comparison]) -> dict:
+    """`asked`, with the numerical oracle's bounds widened by its careful second look (Answer.careful: a
+    sixth node per entry, for rounding that is odd in the step: one more forward per entry) where a
+    numerical comparison did not pass in `first` (the look only adds to a bound: a pass stands either
+    way), on the stages where it can still change the verdict of `plain` (the same judging without it):
+    not where that is inconclusive with the values within tolerance, since a wider bound keeps every
+    loose entry loose (undecided.undecided_reason: own > max(need, allowed - own) stays true as own grows,
+    allowed being the judge's own allowance plus own) and the values within a wider tolerance. `asked`
+    itself where no stage needs it."""
     a = asked.get("numerical")
     if a is None or a.careful is None or all(c.outcome == Outcome.PASS for c in first if c.oracle == "numerical"):
         return asked
+    stages = [c.stage for c in plain if c.oracle == "numerical" and not _stays_inconclusive(c)]
+    if not stages:
+        return asked
     t0 = time.perf_counter()
-    wider = a.careful()
+    wider = a.careful(stages)
     return {**asked, "numerical": dataclasses.replace(a, uncertainty={**a.uncertainty, **wider}, careful=None,
                                                       seconds=a.seconds + time.perf_counter() - t0)}
+
+
+def _stays_inconclusive(c: Comparison) -> bool:
+    """Inconclusive with the values within tolerance (headroom >= 1): a wider own bound cannot decide it."""
+    return c.outcome == Outcome.INCONCLUSIVE and c.headroom >= 1.0
 
 
 def _noise(spec: LayerSpec, case: Case, ct, flat: dict, asked: dict, noise_from, perturb: bool) -> dict:

@@ -151,9 +151,10 @@ def estimate(forward, targets: list[tuple[str, np.ndarray]], ct: np.ndarray) -> 
             grads[name], uncertainty[stage] = est.value, est.bound
             kinks[stage] = _kinks(est)
 
-    def careful() -> dict:
+    def careful(stages=None) -> dict:  # every stage, or those named
         with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-            return {Stage.grad(name): _careful(at, arr, est) for (name, arr), est in zip(targets, first)}
+            return {Stage.grad(name): _careful(at, arr, est) for (name, arr), est in zip(targets, first)
+                    if stages is None or Stage.grad(name) in stages}
 
     return grads, uncertainty, kinks, at.precision, careful
 

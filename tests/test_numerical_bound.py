@@ -215,7 +215,7 @@ def test_the_careful_look_is_asked_only_where_the_numerical_checker_did_not_pass
     def spy(spec, case, ct):
         a = plain(spec, case, ct)
         careful = a.careful
-        a.careful = lambda: looked.append(case.inputs["x"][0, 0]) or careful()
+        a.careful = lambda *stages: looked.append(case.inputs["x"][0, 0]) or careful(*stages)
         return a
 
     spec = layer_spec(lambda p: LayerNormAt999(p["g"]), inputs={"x": ("n", "d")}, params={"g": ("d",)},
@@ -229,6 +229,34 @@ def test_the_careful_look_is_asked_only_where_the_numerical_checker_did_not_pass
                   {"g": g}, seed=1)
     assert all(c.passed for c in evaluate_case(spec, spread, ("numerical",), runners={"numerical": spy}))
     assert looked == [999.0]  # a passing example is not looked at again
+
+
+def test_the_careful_look_skips_stages_a_wider_bound_cannot_decide():
+    """check._careful: a stage whose judging without the look is inconclusive with the values within
+    tolerance stays so with a wider bound (every loose entry stays loose); a failing one, an inconclusive
+    one out of tolerance (a kink) and a passing one are looked at. None left: `asked` itself."""
+    from types import SimpleNamespace as C
+
+    from oracles.answer import Answer
+    from oracles.check import _careful
+
+    asked_for = []
+    a = Answer(None, {}, 0.0, uncertainty={"grad_x": np.ones(2), "grad_W": np.ones(2)},
+               careful=lambda stages: asked_for.append(sorted(stages)) or {s: np.full(2, 3.0) for s in stages})
+    asked = {"numerical": a}
+    first = [C(oracle="numerical", stage="grad_x", outcome="inconclusive", headroom=2.0)]
+    loose = C(oracle="numerical", stage="grad_x", outcome="inconclusive", headroom=2.0)
+    assert _careful(asked, first, [loose, C(oracle="torch", stage="grad_W", outcome="fail", headroom=0.1)]) is asked
+    assert asked_for == []
+    kink = C(oracle="numerical", stage="grad_x", outcome="inconclusive", headroom=0.5)
+    passing = C(oracle="numerical", stage="grad_W", outcome="pass", headroom=9.0)
+    got = _careful(asked, first, [kink, passing])
+    assert asked_for == [["grad_W", "grad_x"]] and got["numerical"].uncertainty["grad_x"].tolist() == [3.0, 3.0]
+    failing = C(oracle="numerical", stage="grad_W", outcome="fail", headroom=0.5)
+    got = _careful(asked, first, [loose, failing])
+    assert asked_for[-1] == ["grad_W"] and got["numerical"].uncertainty["grad_x"].tolist() == [1.0, 1.0]
+    # every numerical comparison passed at first: no look at all
+    assert _careful(asked, [C(oracle="numerical", stage="grad_x", outcome="pass", headroom=2.0)], [failing]) is asked
 
 
 def test_refined_steps_stay_within_the_entrys_scale():
