@@ -45,7 +45,8 @@ Careful look (`estimate`'s last result, Answer.careful): rounding that is odd in
 the float64 sum of 999 + 999 + 999 +- h rounds on a grid symmetric about 2997) cancels out of the fourth
 difference and reaches Richardson only by chance. One more forward per entry, at SIXTH h, gives a fifth
 difference that sees it; the check (check.evaluate_case) asks for it only where a numerical comparison
-did not pass, since it only widens the bound (a pass stands either way).
+did not pass, since it only widens the bound (a pass stands either way), and only on the stages where
+a wider bound can still change the verdict (check._careful).
 
 Precision: two extra forwards (`rounding.computes_in`; three to five for a layer that rounds to float32)
 tell whether the layer computes in float32 whatever it is given: moved by a quarter of a float32 spacing
