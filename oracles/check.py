@@ -107,15 +107,13 @@ def evaluate_case(
             kinks={s: k for a in asked.values() if a is not None for s, k in a.kinks.items()},
             overflow_inconclusive=getattr(spec, "overflow_inconclusive", False)))
 
-    def noise(perturb: bool) -> dict:  # the answers it reads are the same with or without the careful look
-        return _noise(spec, case, ct, _gathered(ref, asked)[1], asked, noise_from, perturb and convention is None)
-
+    flat = _gathered(ref, asked)[1]  # the answers the noise reads: the careful look changes bounds only
     # the perturbation's measurement only widens a tolerance (budget.py): measured only where something did not
     # pass (the same verdicts, fewer runs); then the careful look where it can still change a verdict (_careful)
-    first = judged(asked, noise(False))
+    first = judged(asked, _noise(spec, case, ct, flat, asked, noise_from, perturb=False))
     if all(c.outcome == Outcome.PASS for c in first):
         return first
-    wide = noise(True)
+    wide = _noise(spec, case, ct, flat, asked, noise_from, perturb=convention is None)
     plain = judged(asked, wide)
     careful = _careful(asked, first, plain)
     return plain if careful is asked else judged(careful, wide)
