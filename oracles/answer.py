@@ -31,7 +31,9 @@ class Answer:
     `reference`, the reference's side of a question only this oracle asks (the directional oracle's
     projections <g_reference, v>); `notes`, what it found wrong. `careful`, where the oracle has one: a
     second look at the same example that only widens `uncertainty` (the numerical oracle's sixth node),
-    asked where the first answer did not pass; careful(stages) looks at those stages only.
+    asked where the first answer did not pass; careful(stages) looks at those stages only. `sharpen`,
+    where the oracle has one: the tries it held back (the numerical oracle's hopeless entries),
+    sharpen({stage: allowance without own bound, or None}) -> (grads, uncertainty, kinks) of those stages.
     """
 
     output: np.ndarray | None
@@ -43,6 +45,7 @@ class Answer:
     uncertainty: dict = field(default_factory=dict)
     kinks: dict = field(default_factory=dict)
     careful: Callable[..., dict] | None = field(default=None, repr=False, compare=False)
+    sharpen: Callable[[dict], tuple] | None = field(default=None, repr=False, compare=False)
 
     def by_stage(self) -> dict[str, np.ndarray]:
         """stage -> value: "forward" (when there is an output) and "grad_<name>" per gradient."""

@@ -10,7 +10,6 @@ of the result they get back (`run_check(record=True)` does that for its caller, 
 """
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import os
 import time
@@ -25,6 +24,7 @@ from .backends import RUNNERS, jax_is_warm, output_shapes
 from .directional import run_directional
 from .comparison import Comparison
 from .judge import ExampleRun, Outcome, Tally, check_error, decide, judge_example, not_asked, with_repro
+from .looks import second_looks
 from .names import DIRECTIONAL, FRAMEWORKS, ORACLES, Stage, oracle_stages
 from .options import OPTIONS
 from .reference_run import hygiene, run_reference
@@ -107,16 +107,14 @@ def evaluate_case(
             kinks={s: k for a in asked.values() if a is not None for s, k in a.kinks.items()},
             overflow_inconclusive=getattr(spec, "overflow_inconclusive", False)))
 
-    flat = _gathered(ref, asked)[1]  # the answers the noise reads: the careful look changes bounds only
+    flat = _gathered(ref, asked)[1]  # the answers the noise reads: the second looks change the numerical's only
     # the perturbation's measurement only widens a tolerance (budget.py): measured only where something did not
-    # pass (the same verdicts, fewer runs); then the careful look where it can still change a verdict (_careful)
+    # pass (the same verdicts, fewer runs); then the second looks where they can still change a verdict (looks.py)
     first = judged(asked, _noise(spec, case, ct, flat, asked, noise_from, perturb=False))
     if all(c.outcome == Outcome.PASS for c in first):
         return first
     wide = _noise(spec, case, ct, flat, asked, noise_from, perturb=convention is None)
-    plain = judged(asked, wide)
-    careful = _careful(asked, first, plain)
-    return plain if careful is asked else judged(careful, wide)
+    return second_looks(asked, first, lambda a: judged(a, wide), lambda st, a: _in_force(spec, case.dtype, st, a, wide))
 
 
 def _gathered(ref, asked: dict) -> tuple[dict, dict, dict, dict]:
@@ -131,32 +129,6 @@ def _gathered(ref, asked: dict) -> tuple[dict, dict, dict, dict]:
             for s, text in a.notes.items():
                 notes.setdefault(s, []).append(text)
     return answers, flat, reference, notes
-
-
-def _careful(asked: dict, first: list[Comparison], plain: list[Comparison]) -> dict:
-    """`asked`, with the numerical oracle's bounds widened by its careful second look (Answer.careful: a
-    sixth node per entry, for rounding that is odd in the step: one more forward per entry) where a
-    numerical comparison did not pass in `first` (the look only adds to a bound: a pass stands either
-    way), on the stages where it can still change the verdict of `plain` (the same judging without it):
-    not where that is inconclusive with the values within tolerance, since a wider bound keeps every
-    loose entry loose (undecided.undecided_reason: own > max(need, allowed - own) stays true as own grows,
-    allowed being the judge's own allowance plus own) and the values within a wider tolerance. `asked`
-    itself where no stage needs it."""
-    a = asked.get("numerical")
-    if a is None or a.careful is None or all(c.outcome == Outcome.PASS for c in first if c.oracle == "numerical"):
-        return asked
-    stages = [c.stage for c in plain if c.oracle == "numerical" and not _stays_inconclusive(c)]
-    if not stages:
-        return asked
-    t0 = time.perf_counter()
-    wider = a.careful(stages)
-    return {**asked, "numerical": dataclasses.replace(a, uncertainty={**a.uncertainty, **wider}, careful=None,
-                                                      seconds=a.seconds + time.perf_counter() - t0)}
-
-
-def _stays_inconclusive(c: Comparison) -> bool:
-    """Inconclusive with the values within tolerance (headroom >= 1): a wider own bound cannot decide it."""
-    return c.outcome == Outcome.INCONCLUSIVE and c.headroom >= 1.0
 
 
 def _noise(spec: LayerSpec, case: Case, ct, flat: dict, asked: dict, noise_from, perturb: bool) -> dict:

@@ -232,7 +232,8 @@ def run_numerical_fn(spec, case: Case, ct: np.ndarray) -> FunctionAnswer:
     arrays = [np.array(case.inputs[a.name], dtype=np.float64 if a.kind != "index" else None) for a in spec.inputs]
     ct64, forward, at = np.asarray(ct, dtype=np.float64), spec.adapter.forward, spec.adapter.forward_fn(arrays)
     targets = [(spec.inputs[i].name, arrays[i]) for i in spec.positions]
-    grads, uncertainty, kinks, precision, careful = numerical.estimate(lambda: np.asarray(at(), dtype=np.float64), targets, ct64)
+    grads, uncertainty, kinks, precision, careful, sharpen = numerical.estimate(
+        lambda: np.asarray(at(), dtype=np.float64), targets, ct64, defer=True)
     more = {}
     if _wants(spec)[1]:
         _, t = directions(spec, case)
@@ -246,7 +247,7 @@ def run_numerical_fn(spec, case: Case, ct: np.ndarray) -> FunctionAnswer:
 
         more[JVP], uncertainty[JVP] = derivative_along(along, h, precision)
     return FunctionAnswer(None, grads, time.perf_counter() - t0, more=more, uncertainty=uncertainty, kinks=kinks,
-                          careful=careful)
+                          careful=careful, sharpen=sharpen)
 
 
 RUNNERS = {"torch": run_torch_math, "jax": run_jax_math, "numerical": run_numerical_fn}

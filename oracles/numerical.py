@@ -32,16 +32,14 @@ stepped by 1e-6, nor values of 1e3 + O(1) by 6e-3. Where the bound is above the 
 needs (tolerances.resolution_needed at the example's scale, as the judge reads it; never below the 1e-12
 every comparison allows), the entry is probed again at steps moved toward the optimum of truncation
 (~h^2) and rounding (~1/h) as measured, and on the unit scale, until one meets the need (an entry
-that no step can bring to it is tried once, at the step predicted best: _hopeless); the tightest
-estimate that another one corroborates is kept (a step beyond the function's own scale can fool
-Richardson; two steps are unlikely to be fooled into the same answer). A step that moves no output
-bounds the derivative by the output's rounding over that step; a constant output is tried at the
-largest step first and left there if that too moves nothing (the smaller ones would only bound it
-worse). Correct layers pay 4 forwards per entry plus 3 per example (measured on the gate before
-`computes_in` took 2 on a float64 layer: 98,582 entries, 335,228 first-pass forwards, 56,848 for dead
-entries, 18,152 for refinement, 7,953 for `computes_in`). The probes themselves: stencil.py.
+that no step can bring to it is tried once, at the step predicted best: _hopeless; in a check, only
+after the judging without it did not pass, and where it could decide: _sharpen); the tightest estimate
+that another one corroborates is kept (a step beyond the function's own scale can fool Richardson; two
+steps are unlikely to be fooled into the same answer). A step that moves no output bounds the
+derivative by the output's rounding over that step; a constant output is tried at the largest step
+first and left there if that too moves nothing. 4 forwards an entry, 3 an example: stencil.py.
 
-Careful look (`estimate`'s last result, Answer.careful): rounding that is odd in the step (e(-h) = -e(h):
+Careful look (`estimate`'s fifth result, Answer.careful): rounding that is odd in the step (e(-h) = -e(h):
 the float64 sum of 999 + 999 + 999 +- h rounds on a grid symmetric about 2997) cancels out of the fourth
 difference and reaches Richardson only by chance. One more forward per entry, at SIXTH h, gives a fifth
 difference that sees it; the check (check.evaluate_case) asks for it only where a numerical comparison
@@ -120,12 +118,12 @@ def run_numerical(spec: LayerSpec, case: Case, ct: np.ndarray) -> Answer:
         return _joined(forward_outputs(spec, layer, inputs))
 
     targets = [*((n, inputs[n]) for n in spec.diff_inputs), *params.items()]
-    grads, uncertainty, kinks, precision, careful = estimate(forward, targets, ct64)
+    grads, uncertainty, kinks, precision, careful, sharpen = estimate(forward, targets, ct64, defer=True)
     notes = {}
     if precision == "float32" and case.dtype == "float64":
         notes = {s: COMPUTES_IN_FLOAT32 for s in [*spec.forward_stages(), *uncertainty]}
     return Answer(None, grads, time.perf_counter() - t0, uncertainty=uncertainty, kinks=kinks, notes=notes,
-                  careful=careful)
+                  careful=careful, sharpen=sharpen)
 
 
 COMPUTES_IN_FLOAT32 = ("the layer computes in float32 whatever it is given: its float64 output does not move when "
@@ -133,13 +131,14 @@ COMPUTES_IN_FLOAT32 = ("the layer computes in float32 whatever it is given: its 
                        "accuracy)")
 
 
-def estimate(forward, targets: list[tuple[str, np.ndarray]], ct: np.ndarray) -> tuple:
+def estimate(forward, targets: list[tuple[str, np.ndarray]], ct: np.ndarray, defer: bool = False) -> tuple:
     """The core, for any function: `forward()` evaluates the output (float64) of the arrays in `targets`
     (name, array), which are perturbed in place and restored. Returns (name -> D(h), stage -> its bound,
-    stage -> Kinks, the precision the function computes in, `careful`: a function returning stage -> the
-    bound widened by the sixth node's noise sample, one more forward per entry)."""
+    stage -> Kinks, the precision the function computes in, `careful`: stage -> the bound widened by the
+    sixth node's noise, `sharpen`: with `defer`, sharpen({stage: base}) -> (grads, uncertainty, kinks) of
+    those stages after the tries _refine held back (_sharpen))."""
     center = forward()
-    grads, uncertainty, kinks = {}, {}, {}
+    grads, uncertainty, kinks, held = {}, {}, {}, {}
     # a non-finite output or an overflowing difference gives an infinite bound (inconclusive), not a warning
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         at = _At(forward, ct, center, computes_in(forward, center, [a for _, a in targets]))
@@ -147,17 +146,29 @@ def estimate(forward, targets: list[tuple[str, np.ndarray]], ct: np.ndarray) -> 
         # resolved as the judge resolves them: against the example's largest gradient entry, every stage
         scale = max((float(np.max(np.abs(e.value[np.isfinite(e.value)]), initial=0.0)) for e in first), default=0.0)
         for (name, arr), est in zip(targets, first):
-            _refine(at, arr, est, scale)
-            stage = Stage.grad(name)
-            grads[name], uncertainty[stage] = est.value, est.bound
-            kinks[stage] = _kinks(est)
+            held[name] = _refine(at, arr, est, scale, defer)
+            grads[name], uncertainty[Stage.grad(name)], kinks[Stage.grad(name)] = _said(est, defer)
 
     def careful(stages=None) -> dict:  # every stage, or those named
         with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
             return {Stage.grad(name): _careful(at, arr, est) for (name, arr), est in zip(targets, first)
                     if stages is None or Stage.grad(name) in stages}
 
-    return grads, uncertainty, kinks, at.precision, careful
+    def sharpen(base: dict) -> tuple[dict, dict, dict]:
+        out: tuple[dict, dict, dict] = ({}, {}, {})
+        with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+            for (name, arr), est in zip(targets, first):
+                if Stage.grad(name) in base:
+                    _sharpen(at, arr, est, *held[name], base[Stage.grad(name)])
+                    out[0][name], out[1][Stage.grad(name)], out[2][Stage.grad(name)] = _said(est, True)
+        return out
+
+    return grads, uncertainty, kinks, at.precision, careful, sharpen if defer else None
+
+
+def _said(est: _Estimate, copy: bool) -> tuple:
+    """(value, bound, kinks) of an estimate; copies where a later look may still refine it in place."""
+    return (est.value.copy(), est.bound.copy(), _kinks(est)) if copy else (est.value, est.bound, _kinks(est))
 
 
 def _careful(at: _At, arr: np.ndarray, est: _Estimate) -> np.ndarray:
@@ -199,18 +210,25 @@ def _fields(est: _Estimate) -> tuple:
             est.sums.reshape(-1, 4))
 
 
-def _refine(at: _At, arr: np.ndarray, est: _Estimate, scale: float) -> None:
+def _refine(at: _At, arr: np.ndarray, est: _Estimate, scale: float, defer: bool = False) -> tuple[dict, np.ndarray]:
     """Where an entry's bound is above the resolution the judge needs (tolerances.resolution_needed, at
     the example's scale), probe it again at steps moved toward the measured optimum and on the unit
-    scale, until one meets the need; keep the tightest corroborated estimate (in place). The entries
-    are probed a round at a time (probes), each at its own next step."""
+    scale, until one meets the need (_tried); keep the tightest corroborated estimate (in place). With
+    `defer`, an entry no step can bring to its need (_hopeless) is held: returns (entry -> step, need)."""
     flat, fields = arr.reshape(-1), _fields(est)
     need = np.maximum(resolution_needed(est.value, scale), ALWAYS_ALLOWED).reshape(-1)
     todo = np.flatnonzero(~(est.bound.reshape(-1) <= need))
     dead = np.isnan(est.left.reshape(-1)) & (est.value.reshape(-1) == 0)  # no step moved it (_constants)
-    plans = _plans(at.precision, flat, est, todo, dead, need)
-    tries = {i: [_get(fields, i)] for i in todo}
-    best, going = {}, list(todo)
+    held: dict[int, float] = {}
+    _tried(at, flat, fields, _plans(at.precision, flat, est, todo, dead, need, held if defer else None), need, dead)
+    return held, need
+
+
+def _tried(at: _At, flat: np.ndarray, fields, plans: dict, need: np.ndarray, dead: np.ndarray) -> None:
+    """Each entry of `plans` probed at its steps in turn, a round at a time, until one meets its need (a dead
+    entry: until one moves nothing); its tightest corroborated estimate set in `fields`."""
+    tries = {i: [_get(fields, i)] for i in plans}
+    best, going = {}, list(plans)
     for r in range(max((len(p) for p in plans.values()), default=0)):
         now = [i for i in going if r < len(plans[i])]
         going = []
@@ -219,16 +237,32 @@ def _refine(at: _At, arr: np.ndarray, est: _Estimate, scale: float) -> None:
             best[i] = _corroborated(tries[i])
             if not (best[i][1] <= need[i] or dead[i] and _flat(got)):
                 going.append(i)
-    for i in todo:
+    for i in best:
         _set(fields, i, best[i])
 
 
+def _sharpen(at: _At, arr: np.ndarray, est: _Estimate, held: dict[int, float], need: np.ndarray, base) -> None:
+    """The held tries (_refine), in place, each once. `base`: the judge's allowance per entry without own
+    bound (None: try all). An entry decides at own <= max(need, base) (undecided_reason, allowed = base +
+    own). Where the first step measured a derivative above its bound, a try at a larger step s moves the
+    same outputs or more: rounding part >= ~rounding h / s (_hopeless), the rest adds; tried only if loose
+    and that could decide. Else (smaller step; outputs moved by rounding, sdpa_causal's zeros): tried."""
+    flat, go = arr.reshape(-1), list(held)
+    if base is not None:
+        b = np.broadcast_to(np.asarray(base, dtype=np.float64), est.bound.shape).reshape(-1)
+        bound, r, h, v = (a.reshape(-1) for a in (est.bound, est.rounding, est.step, est.value))
+        sure = {i for i in held if held[i] >= h[i] and abs(v[i]) > bound[i]}  # where the prediction holds
+        go = [i for i in held if not bound[i] <= max(need[i], b[i]) and (i not in sure or r[i] * h[i] / held[i] <= b[i])]
+    _tried(at, flat, _fields(est), {i: [held.pop(i)] for i in go}, need, np.zeros(flat.size, dtype=bool))
+
+
 def _plans(precision: str, flat: np.ndarray, est: _Estimate, todo: np.ndarray, dead: np.ndarray,
-           need: np.ndarray) -> dict[int, list[float]]:
+           need: np.ndarray, held: dict | None = None) -> dict[int, list[float]]:
     """The steps each entry in `todo` is refined at, in order: moved toward the measured optimum (twice
     as far, then once), then the unit scale; none beyond FARTHEST of the entry's scale; a dead entry's
     largest first (constant there too, it is constant at the smaller ones, with more rounding). An entry
-    that no step can bring to its need (_hopeless) is tried once, at the step predicted best."""
+    that no step can bring to its need (_hopeless) is tried once, at the step predicted best; with
+    `held`, it goes there (entry -> that step) instead, for a later look (_sharpen)."""
     steps = STEP[precision] * _scale(flat)
     ratio = _better_step(est.bound.reshape(-1) - est.rounding.reshape(-1), est.rounding.reshape(-1))
     unit = STEP[precision] * np.maximum(np.abs(flat), 1.0)
@@ -239,6 +273,8 @@ def _plans(precision: str, flat: np.ndarray, est: _Estimate, todo: np.ndarray, d
         plans[i] = list(dict.fromkeys(min(h, far[i]) for h in tried))
         if dead[i]:
             plans[i].sort(reverse=True)
+        elif held is not None and _out_of_reach(plans[i], est, i, need[i]):
+            held[i] = _hopeless(plans.pop(i), est, i, need[i])[0]
         else:
             plans[i] = _hopeless(plans[i], est, i, need[i])
     return plans
@@ -255,13 +291,19 @@ def _hopeless(plan: list[float], est: _Estimate, i: int, need: float) -> list[fl
     unknown but small: the largest step. Measured on a float32 projection over 1,024 terms (the tricky
     corpus's proj_1024_f32): 2 of 3 refinement forwards went to such entries; tried once, the same
     verdicts and conclusive counts on 11 seeds, with a third of the refinement forwards."""
+    if not _out_of_reach(plan, est, i, need):
+        return plan
     h, rounding = float(est.step.flat[i]), float(est.rounding.flat[i])
     rest = float(est.bound.flat[i]) - rounding
-    if not (np.isfinite(h) and h > 0 and np.isfinite(rounding)) or rounding * h / max(plan) <= need:
-        return plan
     if rest > rounding:
         return [min(plan, key=lambda s: rest * (s / h) ** 2 + rounding * h / s)]
     return [max(plan)]
+
+
+def _out_of_reach(plan: list[float], est: _Estimate, i: int, need: float) -> bool:
+    """Whether even the largest step of `plan` leaves entry i's predicted rounding above `need` (_hopeless)."""
+    h, rounding = float(est.step.flat[i]), float(est.rounding.flat[i])
+    return bool(np.isfinite(h) and h > 0 and np.isfinite(rounding) and rounding * h / max(plan) > need)
 
 
 def _flat(estimate: tuple) -> bool:

@@ -655,6 +655,83 @@ def test_the_plan_adds_the_unit_scale_where_it_is_another_step():
     assert same[0] == pytest.approx([N.STEP["float64"] * 4096, N.STEP["float64"] * 64])
 
 
+
+def test_a_plan_with_somewhere_to_hold_them_holds_the_hopeless_entries_back():
+    """_plans(held=...): an entry no step can bring to its need goes to `held` with the one step _hopeless
+    picks (here the largest: no truncation), not into the plans; one that can keep its plan."""
+    z = np.zeros(2)
+    est = N._Estimate(z, z + 1e-3, z, z, z, z, z + 1e-3, z + 1e-6, z, np.zeros((2, 4)))
+    go, free, held = np.array([0, 1]), np.array([False, False]), {}
+    plans = N._plans("float64", np.array([3.0, 0.5]), est, go, free, np.array([1e-15, 1e9]), held)
+    alone = N._plans("float64", np.array([3.0, 0.5]), est, go, free, np.array([1e-15, 1e9]))
+    assert list(plans) == [1] and plans[1] == alone[1] and list(held) == [0]
+    assert held[0] == alone[0][0] == max(N._plans("float64", np.array([3.0, 0.5]), est, go, free, np.full(2, 1e9))[0])
+
+
+def _held_example():
+    """Five entries of sum(ct * x^3) with loose first bounds as if rounding made them so, counted forwards."""
+    x, ct, calls = np.array([1.0, 2.0, 3.0, 0.5, 0.01]), np.array([0.7, -1.3, 1.1, 0.9, -0.8]), []
+    forward = lambda: calls.append(1) or x ** 3  # noqa: E731
+    at = S._At(forward, ct, forward(), "float64")
+    est = N._estimate(at, x)
+    est.bound[:], est.rounding[:], est.step[:] = 1e-3, 1e-3, 1e-6
+    return at, x, est, calls
+
+
+def test_the_held_tries_are_made_only_where_they_could_decide():
+    """_sharpen: a held entry is tried (one probe, 4 forwards) where it is loose against max(need, base)
+    and, moving to a larger step, its predicted bound rounding x h / step is within base (entry 0); not
+    where that is above base (entry 1: 1e-3 x 1e-6 / 1e-4 = 1e-5 > 5e-6), nor where its bound already
+    decides (entry 2). The prediction is trusted only where the first step measured a derivative above its
+    bound: tried whatever it predicts at a smaller step (entry 3: 1e-2; fewer outputs may move there) and
+    where the value was within its bound (entry 4: 2.4e-4 < 1e-3, outputs moved by rounding, as in
+    sdpa_causal's exact zeros). The untried stay held; with no base every one left is tried, then none."""
+    at, x, est, calls = _held_example()
+    held, need, n = {0: 1e-3, 1: 1e-4, 2: 1e-3, 3: 1e-7, 4: 1e-4}, np.full(5, 1e-12), len(calls)
+    N._sharpen(at, x, est, held, need, np.array([5e-6, 5e-6, 2e-3, 5e-6, 5e-6]))
+    assert len(calls) - n == 12 and sorted(held) == [1, 2]
+    assert est.bound[0] < 1e-5 and abs(est.value[0] - 3 * 0.7) <= est.bound[0]  # tried: tighter, and honest
+    assert est.bound[1] == est.bound[2] == 1e-3 and max(est.bound[3:]) < 1e-3 and x[3:].tolist() == [0.5, 0.01]
+    N._sharpen(at, x, est, held, need, None)
+    assert len(calls) - n == 20 and held == {} and max(est.bound[1:]) < 1e-4
+    assert np.all(np.abs(est.value - 3 * x ** 2 * np.array([0.7, -1.3, 1.1, 0.9, -0.8])) <= est.bound)
+    N._sharpen(at, x, est, held, need, None)
+    assert len(calls) - n == 20  # nothing held is nothing tried
+
+
+def test_the_held_tries_wait_for_a_stage_that_did_not_pass():
+    """looks._sharpened: no stage asked where the numerical oracle passed; a stage inconclusive with the
+    values within tolerance gets its allowance without the own bound (entries that could decide); a
+    failing one and one out of tolerance (a kink) every held try (None). The sharpened answer replaces
+    the asked one, its sharpen spent."""
+    from types import SimpleNamespace as C
+
+    from oracles.answer import Answer
+    from oracles.looks import _sharpened
+
+    bases = []
+
+    def sharpen(base):
+        bases.append(base)
+        return {}, {s: np.zeros(2) for s in base}, {}
+
+    a = Answer(None, {"x": np.array([1.0, -2.0]), "W": np.array([0.5, 4.0])}, 0.0,
+               uncertainty={"grad_x": np.ones(2), "grad_W": np.ones(2)}, sharpen=sharpen)
+    asked = {"numerical": a}
+    bare = lambda stages, given: {("numerical", s): Tol(atol=1e-3, rtol=0.5) for s in stages}  # noqa: E731
+    passing = C(oracle="numerical", stage="grad_x", outcome="pass", headroom=3.0)
+    assert _sharpened(asked, [passing, C(oracle="torch", stage="grad_W", outcome="fail", headroom=0.1)], bare) is asked
+    assert bases == []
+    loose = C(oracle="numerical", stage="grad_W", outcome="inconclusive", headroom=2.0)
+    got = _sharpened(asked, [passing, loose], bare)
+    assert list(bases[-1]) == ["grad_W"] and bases[-1]["grad_W"].tolist() == [0.251, 2.001]
+    assert got["numerical"].uncertainty["grad_W"].tolist() == [0.0, 0.0] and got["numerical"].sharpen is None
+    assert got["numerical"].uncertainty["grad_x"].tolist() == [1.0, 1.0]
+    kink = C(oracle="numerical", stage="grad_x", outcome="inconclusive", headroom=0.5)
+    failing = C(oracle="numerical", stage="grad_W", outcome="fail", headroom=0.2)
+    _sharpened(asked, [kink, failing], bare)
+    assert bases[-1] == {"grad_x": None, "grad_W": None}
+
 def _t(value, bound, jump=0.0):
     return (value, bound, jump, 2 * jump, -1.0, 1.0, 0.5 * bound)
 
@@ -1071,7 +1148,7 @@ def test_the_refinement_policy_is_pinned(k, precision, forwards, values, bounds)
         n[0] += 1
         return f()
 
-    grads, bound, _, got_precision, _ = N.estimate(counted, targets, ct)
+    grads, bound, _, got_precision, _, _ = N.estimate(counted, targets, ct)
     assert (got_precision, n[0]) == (precision, forwards)
     for name, want in values.items():
         assert grads[name] == pytest.approx(want, rel=1e-4, abs=1e-300)

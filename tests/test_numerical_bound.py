@@ -200,7 +200,7 @@ def test_the_careful_probe_bounds_rounding_that_is_odd_in_the_step():
     x = np.zeros(3)
     ct = np.array([0.7, -1.3, 0.4])
     f = lambda: x + 316.0 * (((x + 2997.0) - 2997.0) - x)  # noqa: E731  mathematically x
-    grads, first, _, _, careful = N.estimate(f, [("x", x)], ct)
+    grads, first, _, _, careful, _ = N.estimate(f, [("x", x)], ct)
     err, wider = np.abs(grads["x"] - ct), careful()["grad_x"]
     assert np.any(err > first["grad_x"]) and np.all(err <= wider) and np.all(wider >= first["grad_x"])
     assert np.all(wider <= 20 * err) and x.tolist() == [0.0, 0.0, 0.0]  # honest, not useless; restored
@@ -232,13 +232,13 @@ def test_the_careful_look_is_asked_only_where_the_numerical_checker_did_not_pass
 
 
 def test_the_careful_look_skips_stages_a_wider_bound_cannot_decide():
-    """check._careful: a stage whose judging without the look is inconclusive with the values within
+    """looks._careful: a stage whose judging without the look is inconclusive with the values within
     tolerance stays so with a wider bound (every loose entry stays loose); a failing one, an inconclusive
     one out of tolerance (a kink) and a passing one are looked at. None left: `asked` itself."""
     from types import SimpleNamespace as C
 
     from oracles.answer import Answer
-    from oracles.check import _careful
+    from oracles.looks import _careful
 
     asked_for = []
     a = Answer(None, {}, 0.0, uncertainty={"grad_x": np.ones(2), "grad_W": np.ones(2)},
@@ -296,6 +296,6 @@ def test_what_a_float32_output_that_did_not_move_can_hide_is_in_the_bound():
         return np.array([a * w32[0] + c + np.float32(0.5) * w32[1], tiny * w32[0] + tiny * w32[1]], dtype=np.float64)
 
     ct = np.array([0.95, -1.08])
-    grads, bound, _, precision, _ = N.estimate(f, [("w", w), ("p", p)], ct)
+    grads, bound, _, precision, _, _ = N.estimate(f, [("w", w), ("p", p)], ct)
     truth = ct[0] * p[0] + ct[1] * p[1]
     assert precision == "float32" and abs(grads["w"][0] - truth) <= bound["grad_w"][0], (grads["w"], bound["grad_w"], truth)
