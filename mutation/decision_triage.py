@@ -202,6 +202,25 @@ TRIAGE: dict[str, tuple[str, str]] = {
         "gap", "a live entry stopped at a flat try: spending, and which estimate is kept; no pinned live entry "
         "meets a flat try before the need"),
     "oracles.numerical.x__flat__mutmut_1": ("gap", "value 0 or NaN left: as refine mutant 84, through _flat"),
+    "oracles.numerical.x__out_of_reach__mutmut_9": (
+        "equivalent", "h >= 0 instead of h > 0: at h = 0 the predicted rounding is 0, never above a need (>= 1e-12)"),
+    "oracles.numerical.x__sharpen__mutmut_4": ("equivalent", "reshape(-2) is reshape(-1)"),
+    "oracles.numerical.x__sharpen__mutmut_14": (
+        "equivalent", "base read without float64: the judge's allowances are float64 already; comparisons read any dtype alike"),
+    "oracles.numerical.x__sharpen__mutmut_16": ("equivalent", "as mutant 14 (np.asarray without dtype)"),
+    "oracles.numerical.x__sharpen__mutmut_18": ("equivalent", "reshape(-2) is reshape(-1)"),
+    "oracles.numerical.x__sharpen__mutmut_22": ("equivalent", "reshape(-2) is reshape(-1)"),
+    "oracles.numerical.x__sharpen__mutmut_27": (
+        "equivalent", "|value| >= bound instead of >: a value exactly at its bound, a tie of measure zero; either side is sound"),
+    "oracles.numerical.x__sharpen__mutmut_56": (
+        "equivalent", "np.zeros(..., dtype=None): float zeros instead of False, read as false alike (no entry is dead)"),
+    "oracles.numerical.x__sharpen__mutmut_58": ("equivalent", "as mutant 56 (np.zeros without dtype)"),
+    "oracles.numerical.x__tried__mutmut_13": ("equivalent", "one round more when nothing is to be tried: no entry in it"),
+    "oracles.numerical.x__tried__mutmut_35": (
+        "equivalent", "a refined bound exactly at the need: a tie of measure zero; either side is sound"),
+    "oracles.numerical.x__tried__mutmut_36": (
+        "gap", "a live entry stopped at a flat try: spending, and which estimate is kept; no pinned live entry "
+        "meets a flat try before the need (was _refine 84 before the loop moved to _tried)"),
     "oracles.rounding.x__r__mutmut_5": (
         "equivalent", "np.ones(..., dtype=None): float ones instead of True, np.where reads them the same"),
     "oracles.rounding.x__r__mutmut_7": (

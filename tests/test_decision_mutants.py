@@ -699,6 +699,17 @@ def test_the_held_tries_are_made_only_where_they_could_decide():
     assert len(calls) - n == 20  # nothing held is nothing tried
 
 
+def test_the_held_tries_decide_at_the_judges_own_edges():
+    """_sharpen at the edges, as the judge reads them: a bound exactly at max(need, base) already decides
+    (own <= ..., entry 2); a prediction exactly at base could decide (entry 0, tried); a try at the
+    entry's own step is a larger step (not a smaller one): its prediction is trusted (entry 1, 1e-3 >
+    base, not tried)."""
+    at, x, est, calls = _held_example()
+    held, need, n = {0: 1e-3, 1: 1e-6, 2: 1e-3}, np.full(5, 1e-12), len(calls)
+    N._sharpen(at, x, est, held, need, np.array([1e-3 * 1e-6 / 1e-3, 5e-6, 1e-3, 5e-6, 5e-6]))
+    assert len(calls) - n == 4 and sorted(held) == [1, 2]
+
+
 def test_the_held_tries_wait_for_a_stage_that_did_not_pass():
     """looks._sharpened: no stage asked where the numerical oracle passed; a stage inconclusive with the
     values within tolerance gets its allowance without the own bound (entries that could decide); a
