@@ -172,36 +172,29 @@ TRIAGE: dict[str, tuple[str, str]] = {
     "oracles.numerical.x__plans__mutmut_12": ("equivalent", "reshape(-2) is reshape(-1)"),
     "oracles.numerical.x__plans__mutmut_15": ("equivalent", "reshape(-2) is reshape(-1)"),
     "oracles.numerical.x__plans__mutmut_18": ("equivalent", "reshape(-2) is reshape(-1)"),
-    "oracles.numerical.x__plans__mutmut_42": (
-        "equivalent", "the unit step listed also where it is the first step: dict.fromkeys drops the repeat"),
-    "oracles.numerical.x__hopeless__mutmut_12": (
-        "equivalent", "h >= 0 instead of h > 0: at h = 0 the predicted rounding is 0, never above a need (>= 1e-12)"),
     "oracles.numerical.x__constants__mutmut_5": (
         "equivalent", "still_rounding computed also when there is no entry: a value nothing reads (no forward)"),
     "oracles.numerical.x__constants__mutmut_7": ("equivalent", "1.0 instead of 0.0 where there is no entry to read it"),
-    "oracles.numerical.x__refine__mutmut_4": ("equivalent", "reshape(-2) is reshape(-1)"),
     "oracles.numerical.x__fields__mutmut_6": ("equivalent", "reshape(-2, 4) is reshape(-1, 4)"),
-    "oracles.numerical.x__refine__mutmut_17": ("equivalent", "reshape(-2) is reshape(-1)"),
-    "oracles.numerical.x__refine__mutmut_23": ("equivalent", "reshape(-2) is reshape(-1)"),
-    "oracles.numerical.x__refine__mutmut_30": ("equivalent", "reshape(-2) is reshape(-1)"),
-    "oracles.numerical.x__refine__mutmut_33": ("equivalent", "reshape(-2) is reshape(-1)"),
-    "oracles.numerical.x__refine__mutmut_24": (
-        "equivalent", "an entry whose bound is exactly the need: a float bound landing exactly on it is a tie of "
-        "measure zero; either side is sound"),
-    "oracles.numerical.x__refine__mutmut_83": ("equivalent", "a refined bound exactly at the need: as mutant 24"),
-    "oracles.numerical.x__refine__mutmut_61": ("equivalent", "one round more when nothing is to be refined: no entry in it"),
     "oracles.numerical.x__flat__mutmut_6": (
         "equivalent", "left or right NaN: _nothing sets both, a probe that moved an output neither"),
-    "oracles.numerical.x__refine__mutmut_15": (
+    "oracles.numerical.x__refine__mutmut_1": (
+        "equivalent", "defer's default True: never read, every caller passes defer (estimate, the tests)"),
+    "oracles.numerical.x__refine__mutmut_5": ("equivalent", "reshape(-2) is reshape(-1)"),
+    "oracles.numerical.x__refine__mutmut_18": ("equivalent", "reshape(-2) is reshape(-1)"),
+    "oracles.numerical.x__refine__mutmut_24": ("equivalent", "reshape(-2) is reshape(-1)"),
+    "oracles.numerical.x__refine__mutmut_31": ("equivalent", "reshape(-2) is reshape(-1)"),
+    "oracles.numerical.x__refine__mutmut_34": ("equivalent", "reshape(-2) is reshape(-1)"),
+    "oracles.numerical.x__refine__mutmut_25": (
+        "equivalent", "an entry whose bound is exactly the need: a float bound landing exactly on it is a tie of "
+        "measure zero; either side is sound"),
+    "oracles.numerical.x__refine__mutmut_16": (
         "gap", "the need without the example's scale: every pinned case has one gradient array whose largest entry "
         "is the example's (a pinned case with two arrays of scales 1e-3 and 1e3 would kill it)"),
-    "oracles.numerical.x__refine__mutmut_26": (
+    "oracles.numerical.x__refine__mutmut_27": (
         "gap", "dead with |: an entry that moved with value exactly 0 is refined as a dead one (largest step first, "
         "stopped at a flat try): spending, and which estimate is kept; no pinned entry has value 0 and moved"),
-    "oracles.numerical.x__refine__mutmut_84": (
-        "gap", "a live entry stopped at a flat try: spending, and which estimate is kept; no pinned live entry "
-        "meets a flat try before the need"),
-    "oracles.numerical.x__flat__mutmut_1": ("gap", "value 0 or NaN left: as refine mutant 84, through _flat"),
+    "oracles.numerical.x__flat__mutmut_1": ("gap", "value 0 or NaN left: as _tried mutant 36, through _flat"),
     "oracles.numerical.x__out_of_reach__mutmut_9": (
         "equivalent", "h >= 0 instead of h > 0: at h = 0 the predicted rounding is 0, never above a need (>= 1e-12)"),
     "oracles.numerical.x__sharpen__mutmut_4": ("equivalent", "reshape(-2) is reshape(-1)"),

@@ -699,6 +699,19 @@ def test_the_held_tries_are_made_only_where_they_could_decide():
     assert len(calls) - n == 20  # nothing held is nothing tried
 
 
+def test_refine_holds_the_hopeless_entries_back_only_when_asked():
+    """_refine(defer=True) makes no try for the entries no step can bring to their need (a rounding of 1e3
+    at h = 1e-6 predicts ~1e-3 at the largest step): they come back held, for _sharpen; without defer
+    they are tried there and then (4 forwards each), and nothing is held."""
+    made = []
+    for defer in (True, False):
+        at, x, est, calls = _held_example()
+        est.bound[:], est.rounding[:], n = 1e3, 1e3, len(calls)
+        held, need = N._refine(at, x, est, 30.0, defer)
+        made.append((len(calls) - n, sorted(held)))
+    (deferred, held), (direct, none) = made
+    assert held and none == [] and direct - deferred == 4 * len(held)
+
 def test_the_held_tries_decide_at_the_judges_own_edges():
     """_sharpen at the edges, as the judge reads them: a bound exactly at max(need, base) already decides
     (own <= ..., entry 2); a prediction exactly at base could decide (entry 0, tried); a try at the
