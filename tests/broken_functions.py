@@ -272,7 +272,7 @@ BROKEN = [
     Entry("jvp_inconsistent_with_vjp", SinBadJvp, lambda xp, x: xp.sin(x), X, "jvp", 1),
     Entry("reduction_not_unbroadcast", BiasNotUnbroadcast, lambda xp, x, b: x + b, XB, "grad_b", 1, says="shape"),
     Entry("gradient_only_right_in_float64", TanhFloat32Overflow, lambda xp, x: xp.tanh(x), X, "grad_x", 1,
-          dtype="float32", says="non-finite", kw={"domain": Domain(-60.0, 60.0)}),
+          dtype="float32", says="non-finite", kw={"domain": Domain(45.0, 60.0)}),  # every x past float32 exp(2x)'s overflow (8 draws on [-60, 60] could miss it)
     Entry("gradient_of_wrong_dtype", Float64Gradient, lambda xp, x: xp.sin(x), X, "grad_x", 1, dtype="float32",
           says="dtype float64 != float32"),
     Entry("backward_mutates_input", MutatesInput, lambda xp, x: x * x, X, "grad_x", 1, says="in place"),
