@@ -41,10 +41,10 @@ def _sharpened(asked: dict, plain: list[Comparison], tolerances: Tolerances) -> 
     todo = {c.stage: _stays_inconclusive(c) for c in plain if c.oracle == "numerical" and c.outcome != Outcome.PASS}
     if not todo:
         return asked
-    t0, values = time.perf_counter(), a.by_stage()
-    bare = tolerances(list(todo), {"numerical": dataclasses.replace(a, uncertainty={})})
-    base = {s: _allowed(values[s], bare[("numerical", s)]) if selective and ("numerical", s) in bare else None
-            for s, selective in todo.items()}
+    t0, selective = time.perf_counter(), [s for s, within in todo.items() if within]
+    bare = tolerances(selective, {"numerical": dataclasses.replace(a, uncertainty={})}) if selective else {}
+    values = a.by_stage() if selective else {}
+    base = {s: _allowed(values[s], bare[("numerical", s)]) if ("numerical", s) in bare else None for s in todo}
     grads, uncertainty, kinks = a.sharpen(base)
     return {**asked, "numerical": dataclasses.replace(
         a, grads={**a.grads, **grads}, uncertainty={**a.uncertainty, **uncertainty}, kinks={**a.kinks, **kinks},
