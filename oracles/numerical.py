@@ -42,9 +42,9 @@ first and left there if that too moves nothing. 4 forwards an entry, 3 an exampl
 Careful look (`estimate`'s fifth result, Answer.careful): rounding that is odd in the step (e(-h) = -e(h):
 the float64 sum of 999 + 999 + 999 +- h rounds on a grid symmetric about 2997) cancels out of the fourth
 difference and reaches Richardson only by chance. One more forward per entry, at SIXTH h, gives a fifth
-difference that sees it; the check (check.evaluate_case) asks for it only where a numerical comparison
+difference that sees it; the check (looks.second_looks) asks for it only where a numerical comparison
 did not pass, since it only widens the bound (a pass stands either way), and only on the stages where
-a wider bound can still change the verdict (check._careful).
+a wider bound can still change the verdict (looks._careful).
 
 Precision: two extra forwards (`rounding.computes_in`; three to five for a layer that rounds to float32)
 tell whether the layer computes in float32 whatever it is given: moved by a quarter of a float32 spacing
@@ -62,12 +62,13 @@ import numpy as np
 from .answer import Answer
 from .kinks_found import _kinks
 from .names import Stage
-from .protocol import as_tuple, forward_outputs
+from .protocol import as_tuple, outputs_of
 from .spec import LayerSpec
 from .strategies import Case
 from .rounding import RATIO, computes_in, sixth_noise
 from .stencil import NOISE_FACTOR, _At, _nothing, _pair, _unmoved, probes, still_rounding
 from .tolerances import TOLERANCES, resolution_needed
+from .work import one_forward_each
 
 #: relative step per precision the layer computes in: ~(2u)^(1/3), the central difference's optimum
 STEP = {"float64": 6e-6, "float32": 5e-3}
@@ -111,11 +112,11 @@ def run_numerical(spec: LayerSpec, case: Case, ct: np.ndarray) -> Answer:
     params = {k: np.array(v, dtype=np.float64) for k, v in case.params.items()}
     ct64 = _joined(as_tuple(ct))
 
-    def forward() -> np.ndarray:
-        layer = spec.make(dict(params), **spec.config)
-        # copies (forward_outputs): a layer may return a view of its input (Flatten), which the next step
-        # would move; several outputs are joined into one vector, their cotangents alike
-        return _joined(forward_outputs(spec, layer, inputs))
+    (make, tick), outputs = one_forward_each(spec.make), outputs_of(spec, inputs)
+
+    def forward() -> np.ndarray:  # copies: a layer may return a view of its input (Flatten), which a step moves
+        tick()
+        return _joined(outputs(make(dict(params), **spec.config)))  # several outputs: one vector, cts alike
 
     targets = [*((n, inputs[n]) for n in spec.diff_inputs), *params.items()]
     grads, uncertainty, kinks, precision, careful, sharpen = estimate(forward, targets, ct64, defer=True)
@@ -329,11 +330,6 @@ def _set(fields, i: int, numbers) -> None:
 
 def _get(fields, i: int) -> tuple:
     return (*(f.flat[i] for f in fields[:-1]), fields[-1][i])
-
-
-def _constant(at: _At, flat, i: int, h: float) -> tuple:
-    """_constants of one entry."""
-    return _constants(at, flat, [i], [h])[0]
 
 
 def _constants(at: _At, flat, idx: list, hs) -> list[tuple]:

@@ -18,6 +18,7 @@ Every value handed on is a copy: a layer that writes into its buffers later cann
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 
 import numpy as np
 
@@ -49,9 +50,17 @@ def weighted_sum(outputs, cotangents) -> float:
 
 def call_forward(spec: LayerSpec, layer, inputs: dict):
     """layer.forward on `inputs` (name -> array; passed as they are, copy them first if they must survive)."""
+    return _caller(spec, inputs)(layer)
+
+
+def _caller(spec: LayerSpec, inputs: dict) -> Callable:
+    """layer -> layer.forward(...) on `inputs`, the arguments gathered once (the same array objects)."""
+    kw = spec.forward_kwargs
     if spec.keyword_inputs:
-        return layer.forward(**{a.name: inputs[a.name] for a in spec.inputs}, **spec.forward_kwargs)
-    return layer.forward(*[inputs[a.name] for a in spec.inputs], **spec.forward_kwargs)
+        named = {a.name: inputs[a.name] for a in spec.inputs}
+        return lambda layer: layer.forward(**named, **kw)
+    args = [inputs[a.name] for a in spec.inputs]
+    return lambda layer: layer.forward(*args, **kw)
 
 
 def split_outputs(spec: LayerSpec, returned) -> tuple[dict[str, np.ndarray], str]:
@@ -77,13 +86,24 @@ def split_outputs(spec: LayerSpec, returned) -> tuple[dict[str, np.ndarray], str
 def forward_outputs(spec: LayerSpec, layer, inputs: dict) -> tuple[np.ndarray, ...]:
     """The layer's outputs on `inputs`, as float64 copies in the order of `spec.outputs` (one for a
     single-output layer); a ValueError saying why when forward's return does not fit the protocol."""
-    returned = call_forward(spec, layer, inputs)
-    if not spec.outputs and not isinstance(returned, (list, tuple, dict)):  # one array: what split_outputs gives
-        return (np.array(returned, dtype=np.float64, copy=True),)  # (the numerical oracle calls this per step)
-    values, problem = split_outputs(spec, returned)
-    if problem:
-        raise ValueError(f"{spec.name}: {problem}")
-    return tuple(np.array(v, dtype=np.float64, copy=True) for v in values.values())
+    return outputs_of(spec, inputs)(layer)
+
+
+def outputs_of(spec: LayerSpec, inputs: dict) -> Callable[[object], tuple[np.ndarray, ...]]:
+    """layer -> forward_outputs(spec, layer, inputs), the call's arguments gathered once: the numerical
+    oracle calls it per step, on the same arrays (perturbed in place)."""
+    call = _caller(spec, inputs)
+
+    def outputs(layer) -> tuple[np.ndarray, ...]:
+        returned = call(layer)
+        if not spec.outputs and not isinstance(returned, (list, tuple, dict)):  # one array: split_outputs' answer
+            return (np.array(returned, dtype=np.float64, copy=True),)
+        values, problem = split_outputs(spec, returned)
+        if problem:
+            raise ValueError(f"{spec.name}: {problem}")
+        return tuple(np.array(v, dtype=np.float64, copy=True) for v in values.values())
+
+    return outputs
 
 
 def _takes_one(method) -> bool:

@@ -4,7 +4,8 @@ Work is counted, not timed: every forward call of the reference layer (the refer
 hygiene passes, each central-difference step of the numerical oracle, each directional probe) is one
 unit, so a check costs about examples x forward calls per example. The count is taken from outside
 every oracle: while a check runs, `metered` wraps the spec's `make`, and each instance it returns
-counts its own `forward` calls.
+counts its own `forward` calls (the numerical oracle, which makes one layer per forward call, ticks once
+per call itself: `one_forward_each`).
 
 - Running out of work stops the run: the examples compared so far stand, the pairs that did not see a
   full run are `not-run` with "N of M examples" (never pass), and a failure already found is kept as
@@ -157,7 +158,20 @@ def _counting(make: Callable, meter: Meter) -> Callable:
             meter.tick()
         return layer
 
+    counted_make._work_counted = (make, meter.tick)  # for one_forward_each
     return counted_make
+
+
+def _no_tick() -> None:
+    pass
+
+
+def one_forward_each(make: Callable) -> tuple[Callable, Callable[[], None]]:
+    """(make, tick) for a caller that calls forward exactly once on each layer it makes and ticks before
+    each make: the spec's own `make` and its meter's tick where a check meters it (the same count as the
+    wrapped instances'), else `make` and a no-op. The numerical oracle makes ~10^5 layers an example, and
+    wrapping each instance's forward had cost more than a small layer's own forward."""
+    return getattr(make, "_work_counted", (make, _no_tick))
 
 
 @contextmanager

@@ -1022,7 +1022,7 @@ def test_an_entry_whose_step_moves_nothing_is_constant_or_probed_at_eight_times_
     ct = np.array([2.0])
     x = np.array([-1.0])
     dead = lambda: np.maximum(x, 0.0) + 3.0  # noqa: E731  a dead unit: locally constant
-    got = N._constant(S._At(dead, ct, dead(), "float64"), x, 0, 1e-6)
+    got = N._constants(S._At(dead, ct, dead(), "float64"), x, [0], [1e-6])[0]
     rounding = 16 * u * 2.0 * (3.0 + 3.0) / (2 * 1e-6 * N.REFINE)  # what the output's rounding could hide
     assert got[:4] == (0.0, pytest.approx(rounding), 0.0, 0.0) and np.isnan(got[4]) and np.isnan(got[5])
     assert got[6] == pytest.approx(rounding) and x.tolist() == [-1.0]
@@ -1030,7 +1030,7 @@ def test_an_entry_whose_step_moves_nothing_is_constant_or_probed_at_eight_times_
     y = np.array([0.50085])
     steps = lambda: np.floor(y * 1e3) / 1e3  # noqa: E731  constant within +-1e-4; at 8e-4 one step up, none down
     at = S._At(steps, np.array([1.0]), steps(), "float64")
-    got, (probe, moved) = N._constant(at, y, 0, 1e-4), S._probe(at, y, 0, 8e-4)
+    got, (probe, moved) = N._constants(at, y, [0], [1e-4])[0], S._probe(at, y, 0, 8e-4)
     assert moved
     assert got[0] == probe[0] != 0.0 and got[1] == max(probe[1], abs(probe[0])) and got[1] > abs(got[0])
     assert got[2:7] == pytest.approx(probe[2:7], nan_ok=True) and y.tolist() == [0.50085]
@@ -1043,7 +1043,7 @@ def test_an_entry_whose_step_moves_nothing_is_constant_or_probed_at_eight_times_
     dead_zone = lambda: calls.append(1) or np.sign(z) * np.maximum(np.abs(z) - 2e-6, 0.0)  # noqa: E731
     at = S._At(dead_zone, np.array([1.0]), dead_zone(), "float64")
     calls.clear()
-    got, (probe, _) = N._constant(at, z, 0, 1e-6), S._probe(at, z, 0, 8e-6)
+    got, (probe, _) = N._constants(at, z, [0], [1e-6])[0], S._probe(at, z, 0, 8e-6)
     assert len(calls) == 4 + 4 and got[0] == pytest.approx(0.75) and probe[1] < 0.5 * abs(probe[0])
     assert got[1] == abs(got[0]) and z.tolist() == [0.0]
 

@@ -207,6 +207,36 @@ def test_make_raising_on_float32_keeps_the_float64_verdict():
     assert "oracles/work.py" not in msg  # the harness's forward counter is not the layer's traceback
 
 
+class Slotted:
+    """Attributes cannot be set: a metered check counts its make() calls instead of its forwards."""
+
+    __slots__ = ("s",)
+
+    def __init__(self, p):
+        self.s = p["s"]
+
+    def forward(self, x):
+        return x * self.s
+
+
+@pytest.mark.parametrize("make", [lambda p: NoFloat32(p), lambda p: Slotted(p)], ids=["plain", "slots"])
+def test_every_numerical_forward_counts_once_in_the_meter(make):
+    """The numerical oracle makes one layer per forward and ticks the meter itself (work.one_forward_each):
+    the count is its forwards exactly, as the wrapped instances' was, with or without __slots__."""
+    from oracles.numerical import run_numerical
+    from oracles.strategies import Case
+    made = []
+    spec = layer_spec(lambda p: made.append(1) or make(p), inputs={"x": ("n",)}, params={"s": ("n",)},
+                      fn=lambda xp, x, s: x * s, name="counted_rt")
+    case = Case("counted_rt", "float64", {"n": 3}, {"x": np.array([0.5, -1.0, 2.0])}, {"s": np.array([1.5, 2.0, -3.0])})
+    meter = work.Meter("counted_rt", "float64", requested=1, budget=10 ** 6)
+    with work.metered(spec, meter):
+        run_numerical(spec, case, np.array([0.3, -0.7, 1.1]))
+    assert meter.calls == len(made) > 6 * 4  # every forward, once (at least 4 a probed entry)
+    with pytest.raises(work.Stop, match="work budget spent"), work.metered(spec, work.Meter("c", "float64", 1, budget=5)):
+        run_numerical(spec, case, np.array([0.3, -0.7, 1.1]))
+
+
 def test_a_widened_float32_budget_formats_when_the_reference_gave_nothing():
     tol = Tol(np.array([1e-5, 3e-3]), 1e-5)  # element-wise atol, as the float32 budget widens it
     run = ExampleRun(layer="w", dtype="float32", shapes={"x": [2]}, example=0, stages=("forward",),
