@@ -54,6 +54,7 @@ float32's unit roundoff instead of crying wolf. Kinks: kinks_found.py.
 """
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 
@@ -195,14 +196,12 @@ def _estimate(at: _At, arr: np.ndarray) -> _Estimate:
     entry); an entry whose step moved nothing, once more at a larger one (_constants)."""
     flat = arr.reshape(-1)
     steps = STEP[at.precision] * _scale(flat)
-    cols = [np.empty(flat.size) for _ in range(9)] + [np.empty((flat.size, 4))]  # the _Estimate fields
-    still = []  # entries whose step moved no output at all
-    for i, (fields, moved) in enumerate(probes(at, flat, range(flat.size), steps)):
-        _set(cols, i, fields)
-        if not moved:
-            still.append(i)
+    got = probes(at, flat, range(flat.size), steps)
+    rows = [fields for fields, _ in got]  # the _Estimate fields of each entry
+    still = [i for i, (_, moved) in enumerate(got) if not moved]  # entries whose step moved no output at all
     for i, fields in zip(still, _constants(at, flat, still, steps[still])):
-        _set(cols, i, fields)
+        rows[i] = fields
+    cols = [np.array(c, dtype=np.float64) for c in zip(*rows)] or [np.empty(0)] * 9 + [np.empty((0, 4))]
     return _Estimate(*(c.reshape(arr.shape) for c in cols[:-1]), cols[-1].reshape(*arr.shape, 4))
 
 
@@ -304,7 +303,7 @@ def _hopeless(plan: list[float], est: _Estimate, i: int, need: float) -> list[fl
 def _out_of_reach(plan: list[float], est: _Estimate, i: int, need: float) -> bool:
     """Whether even the largest step of `plan` leaves entry i's predicted rounding above `need` (_hopeless)."""
     h, rounding = float(est.step.flat[i]), float(est.rounding.flat[i])
-    return bool(np.isfinite(h) and h > 0 and np.isfinite(rounding) and rounding * h / max(plan) > need)
+    return bool(math.isfinite(h) and h > 0 and math.isfinite(rounding) and rounding * h / max(plan) > need)
 
 
 def _flat(estimate: tuple) -> bool:
@@ -362,7 +361,7 @@ def _corroborated(tries: list[tuple]) -> tuple:
     close to each other and far from L'); two steps are unlikely to be fooled into the same answer, but a
     loose first estimate agrees with anything: an estimate that one at most CONTRADICTS times looser
     contradicts is not kept. None kept: the tightest, its bound widened to cover every estimate."""
-    finite = [t for t in tries if np.isfinite(t[1])]
+    finite = [t for t in tries if math.isfinite(t[1])]
     agree = lambda t, o: abs(t[0] - o[0]) <= t[1] + o[1]  # noqa: E731
     ok = [t for t in finite if any(o is not t and agree(t, o) for o in finite)]
     consistent = [t for t in ok if all(agree(t, o) for o in ok if o is not t and o[1] <= CONTRADICTS * t[1])]

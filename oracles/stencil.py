@@ -61,7 +61,10 @@ def _pair(forward, flat: np.ndarray, i: int, step: float):
 
 
 def _unmoved(pair, center: np.ndarray) -> bool:
-    return np.array_equal(pair[0], pair[1]) and np.array_equal(pair[0], center)
+    """Both evaluations equal the centre, entry by entry (np.array_equal's rule: a NaN always moved)."""
+    up, down = np.asarray(pair[0]), np.asarray(pair[1])
+    c = np.asarray(center)
+    return up.shape == down.shape == c.shape and bool((up == c).all() and (down == c).all())
 
 
 def _probe(at: _At, flat: np.ndarray, i: int, h: float, first=False) -> tuple[tuple, bool]:
@@ -116,8 +119,8 @@ def _chunk(at: _At, flat, idx: list, hs: list, firsts: list) -> list[tuple[tuple
 
 
 def _alike(at: _At, one, two) -> bool:
-    shape = at.center.shape
-    return np.shape(at.ct) == shape and all(np.shape(a) == shape for a in (*one[:2], *two[:2]))
+    shape = at.center.shape  # the evaluations are arrays as the centre is (the same forward)
+    return np.shape(at.ct) == shape and one[0].shape == one[1].shape == two[0].shape == two[1].shape == shape
 
 
 def _common(at: _At, one, two, h: float) -> tuple:
@@ -138,7 +141,7 @@ def _fields(at: _At, ones: list, twos: list, flat: np.ndarray, idx: list, hs: li
     """The fields of each entry from its two pairs, in whole-array operations over the entries."""
     u, k = UNIT[at.precision], len(idx)
     ct, center = np.reshape(at.ct, -1), np.reshape(at.center, -1)
-    up1, dn1, up2, dn2 = (np.stack([np.reshape(p[n], -1) for p in ps]) for ps, n in
+    up1, dn1, up2, dn2 = (np.array([p[n] for p in ps]).reshape(k, -1) for ps, n in
                           ((ones, 0), (ones, 1), (twos, 0), (twos, 1)))
     (t1u, t1d), (t2u, t2d) = (np.array([p[2] for p in ps]).reshape(k, 2).T for ps in (ones, twos))
     w1, w2, r1, l1, r2, l2, noise = _weighted(ct, (dn2, dn1, center, up1, up2)).T
@@ -152,7 +155,7 @@ def _fields(at: _At, ones: list, twos: list, flat: np.ndarray, idx: list, hs: li
     jump_t = np.abs(r2 / t2u - l2 / t2d)
     sums = np.stack([-l2, -l1, r1, r2], axis=1)
     cols = (d1, bound, np.abs(right - left), jump_t, left, right, rounding, h, noise)
-    return [(*(c[j] for c in cols), sums[j]) for j in range(k)]
+    return list(zip(*cols, sums))
 
 
 def _weighted(ct: np.ndarray, nodes: tuple) -> np.ndarray:
