@@ -1229,6 +1229,23 @@ def test_outputs_of_another_shape_are_differenced_as_they_broadcast_or_named():
     assert x.tolist() == [0.5, -1.0]
 
 
+@pytest.mark.parametrize("nodes", [("v + h",), ("v - h",), ("v + RATIO h",), ("v - RATIO h",), ("v + h", "v - h"),
+                                   ("v + h", "v - h", "v + RATIO h")], ids=lambda n: " & ".join(n))
+def test_evaluations_of_another_shape_are_named_whichever_nodes_they_are(nodes):
+    """_alike: each of the four evaluations is held to the centre's shape; those that do not broadcast
+    against the others are the one-line ValueError with the shapes, never numpy's own error."""
+    x, h = np.array([0.5]), 1e-4
+    at_node = {"v + h": 0.5 + h, "v - h": 0.5 - h, "v + RATIO h": 0.5 + S.RATIO * h, "v - RATIO h": 0.5 - S.RATIO * h}
+
+    def forward():
+        return np.full(3 if any(abs(x[0] - at_node[n]) < h / 10 for n in nodes) else 5, x[0])
+
+    at = S._At(forward, np.ones(5), forward(), "float64")
+    with pytest.raises(ValueError, match=r"the forward returned shapes \[.*\] when one entry moved by 0\.0001"):
+        S._probe(at, x, 0, h)
+    assert x.tolist() == [0.5]
+
+
 def test_rho_many_sums_each_row_by_itself():
     ct, u = np.array([2.0, -1.0]), 1e-3
     up = np.array([[1.0, 0.5], [3.0, 0.5], [1.0, 0.75]])  # rows 0 and 1 move nothing, row 2 moves entry 1
