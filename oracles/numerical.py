@@ -201,7 +201,7 @@ def _estimate(at: _At, arr: np.ndarray) -> _Estimate:
     still = [i for i, (_, moved) in enumerate(got) if not moved]  # entries whose step moved no output at all
     for i, fields in zip(still, _constants(at, flat, still, steps[still])):
         rows[i] = fields
-    cols = [np.array(c, dtype=np.float64) for c in zip(*rows)] or [np.empty(0)] * 9 + [np.empty((0, 4))]
+    cols = [np.array(c, dtype=np.float64) for c in zip(*rows)] or [np.empty(0) for _ in range(9)] + [np.empty((0, 4))]
     return _Estimate(*(c.reshape(arr.shape) for c in cols[:-1]), cols[-1].reshape(*arr.shape, 4))
 
 
