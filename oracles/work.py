@@ -171,7 +171,8 @@ def one_forward_each(make: Callable) -> tuple[Callable, Callable[[], None]]:
     each make: the spec's own `make` and its meter's tick where a check meters it (the same count as the
     wrapped instances'), else `make` and a no-op. The numerical oracle makes ~10^5 layers an example, and
     wrapping each instance's forward had cost more than a small layer's own forward."""
-    return getattr(make, "_work_counted", (make, _no_tick))
+    counted = getattr(make, "__dict__", {}).get("_work_counted")  # not getattr: a make may answer any name
+    return counted if counted is not None else (make, _no_tick)
 
 
 @contextmanager

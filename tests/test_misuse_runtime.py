@@ -237,6 +237,30 @@ def test_every_numerical_forward_counts_once_in_the_meter(make):
         run_numerical(spec, case, np.array([0.3, -0.7, 1.1]))
 
 
+class AnswersAnything:
+    """A make that is an object answering every attribute name (as a Mock does)."""
+
+    def __call__(self, p):
+        return Slotted(p)
+
+    def __getattr__(self, name):
+        return lambda *a, **k: None
+
+
+def test_a_make_answering_every_name_is_not_taken_for_the_meters_own():
+    from oracles.numerical import run_numerical
+    from oracles.strategies import Case
+    spec = layer_spec(AnswersAnything(), inputs={"x": ("n",)}, params={"s": ("n",)}, fn=lambda xp, x, s: x * s,
+                      name="answers_rt")
+    case = Case("answers_rt", "float64", {"n": 2}, {"x": np.array([0.5, -1.0])}, {"s": np.array([1.5, 2.0])})
+    got = run_numerical(spec, case, np.array([0.3, -0.7]))  # outside a check: no meter
+    assert got.grads["x"].tolist() == pytest.approx([0.45, -1.4]) and got.grads["s"].tolist() == pytest.approx([0.15, 0.7])
+    meter = work.Meter("answers_rt", "float64", requested=1, budget=10 ** 6)
+    with work.metered(spec, meter):
+        run_numerical(spec, case, np.array([0.3, -0.7]))
+    assert meter.calls > 4 * 4
+
+
 def test_a_widened_float32_budget_formats_when_the_reference_gave_nothing():
     tol = Tol(np.array([1e-5, 3e-3]), 1e-5)  # element-wise atol, as the float32 budget widens it
     run = ExampleRun(layer="w", dtype="float32", shapes={"x": [2]}, example=0, stages=("forward",),
