@@ -6,6 +6,7 @@ kinks unless a test aims at the kink on purpose.
 """
 from __future__ import annotations
 
+import functools
 import math
 import os
 import random
@@ -84,6 +85,66 @@ def keep_off_kinks(x: np.ndarray, domain: Domain) -> np.ndarray:
     return x
 
 
+def _reused(make):
+    """One strategy object per set of arguments, not one per draw: Hypothesis validates every new strategy
+    object it draws from (measured: a quarter of the time spent drawing a case), and a strategy is
+    immutable, so drawing from the same object gives the same values. An unhashable argument (a Domain
+    whose kinks are a list) gets a fresh strategy, as before."""
+    cached = functools.lru_cache(maxsize=None)(make)
+
+    @functools.wraps(make)
+    def get(*args):
+        try:
+            return cached(*args)
+        except TypeError:
+            return make(*args)
+    return get
+
+
+class _Strategies(dict):
+    """A spec's own strategies (_per_spec), kept on the spec: a cache beside it would keep every spec alive,
+    since a strategy refers to its spec. Not carried by a copy or a pickle of the spec (its `owner` says
+    whose they are: a shallow copy, which shares the entry, makes its own)."""
+
+    def __init__(self, owner):
+        super().__init__()
+        self.owner = weakref.ref(owner)
+
+    def __reduce__(self):
+        return dict, ()
+
+    def __deepcopy__(self, memo):
+        return {}
+
+
+def _own_strategies(spec) -> dict | None:
+    d = getattr(spec, "__dict__", None)
+    if d is None:
+        return None
+    mine = d.get("_strategies")
+    if not isinstance(mine, _Strategies) or mine.owner() is not spec:
+        mine = d["_strategies"] = _Strategies(spec)
+    return mine
+
+
+def _per_spec(make):
+    """_reused for a spec's own strategies, held as long as the spec is."""
+    @functools.wraps(make)
+    def get(spec, *args, **kwargs):
+        mine, key = _own_strategies(spec), (make.__name__, args, tuple(sorted(kwargs.items())))
+        try:
+            hit = None if mine is None else mine.get(key)
+        except TypeError:  # an unhashable argument (sizes as a dict): a fresh strategy
+            hit = mine = None
+        if hit is None:
+            hit = make(spec, *args, **kwargs)
+            if mine is not None:
+                mine[key] = hit
+        return hit
+    return get
+
+
+@_reused
 def float_arrays(dtype: str, shape: tuple[int, ...], domain: Domain) -> st.SearchStrategy[np.ndarray]:
     if domain.spacing > 0:
         lo, hi = math.ceil(domain.low / domain.spacing), math.floor(domain.high / domain.spacing)
@@ -174,6 +235,7 @@ def related_sizes(spec: LayerSpec) -> list[dict[str, int]] | None:
 _related: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
+@_per_spec
 @st.composite
 def layout_for(draw, spec: LayerSpec) -> tuple[dict[str, int], dict[str, int], int]:
     """(sizes, alternative choice per input, layout index): from the layout set, or freely (index -1)
@@ -210,9 +272,16 @@ def arg_values(arg: Arg, spec: LayerSpec, dtype: str, sizes: dict[str, int], flo
 def _arg_values(draw, arg: Arg, spec: LayerSpec, dtype: str, sizes: dict[str, int], choice: int = 0) -> np.ndarray:
     return arg_values(arg, spec, dtype, sizes, choice=choice,
                       floats=lambda shape, domain: draw(float_arrays(dtype, shape, domain)),
-                      integers=lambda shape, high: draw(hnp.arrays(np.int64, shape, elements=st.integers(0, high - 1))))
+                      integers=lambda shape, high: draw(int_arrays(shape, high)))
 
 
+@_reused
+def int_arrays(shape: tuple[int, ...], high: int) -> st.SearchStrategy[np.ndarray]:
+    """int64 arrays of `shape` with values in [0, high)."""
+    return hnp.arrays(np.int64, shape, elements=st.integers(0, high - 1))
+
+
+@_per_spec
 @st.composite
 def cases(draw, spec: LayerSpec, dtype: str, sizes: dict[str, int] | None = None) -> Case:
     """A whole example for `spec`: a layout, then inputs and parameters, then the cotangent's seed."""
@@ -230,6 +299,7 @@ def cases(draw, spec: LayerSpec, dtype: str, sizes: dict[str, int] | None = None
     return Case(spec.name, dtype, sizes, inputs, params, seed, layout=index)
 
 
+@_per_spec
 @st.composite
 def kink_cases(draw, spec: LayerSpec, convention: Convention, dtype: str) -> Case:
     """An example with `convention.input` exactly on the layer's kink (or full of ties), on purpose.
