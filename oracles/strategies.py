@@ -90,21 +90,37 @@ def _reused(make):
     object it draws from (measured: a quarter of the time spent drawing a case), and a strategy is
     immutable, so drawing from the same object gives the same values. An unhashable argument (a Domain
     whose kinks are a list) gets a fresh strategy, as before."""
-    cached = functools.lru_cache(maxsize=None)(make)
+    made: dict = {}
 
     @functools.wraps(make)
     def get(*args):
-        try:
-            return cached(*args)
-        except TypeError:
-            return make(*args)
+        key = _key(args)
+        hit = None if key is None else made.get(key)
+        if hit is None:
+            hit = make(*args)
+            if key is not None:
+                made[key] = hit
+        return hit
     return get
+
+
+def _key(args: tuple, kwargs: dict | None = None):
+    """What makes two calls the same call: equal arguments with equal reprs, since equal is not enough
+    (-0.0 == 0.0 but Hypothesis draws -0.0 only from a bound of -0.0; (2.0, 3) == (2, 3) but only one is a
+    shape; np.str_("float64") == "float64" but a Case repr shows which). None: an unhashable argument."""
+    key = (args, tuple(sorted((kwargs or {}).items())))
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key, repr(key)
 
 
 class _Strategies(dict):
     """A spec's own strategies (_per_spec), kept on the spec: a cache beside it would keep every spec alive,
-    since a strategy refers to its spec. Not carried by a copy or a pickle of the spec (its `owner` says
-    whose they are: a shallow copy, which shares the entry, makes its own)."""
+    since a strategy refers to its spec (the two refer to each other: the cycle collector frees them). Not
+    carried by a copy or a pickle of the spec (its `owner` says whose they are: a shallow copy, which
+    shares the entry, makes its own)."""
 
     def __init__(self, owner):
         super().__init__()
@@ -131,15 +147,12 @@ def _per_spec(make):
     """_reused for a spec's own strategies, held as long as the spec is."""
     @functools.wraps(make)
     def get(spec, *args, **kwargs):
-        mine, key = _own_strategies(spec), (make.__name__, args, tuple(sorted(kwargs.items())))
-        try:
-            hit = None if mine is None else mine.get(key)
-        except TypeError:  # an unhashable argument (sizes as a dict): a fresh strategy
-            hit = mine = None
+        mine, key = _own_strategies(spec), _key(args, kwargs)
+        hit = None if mine is None or key is None else mine.get((make.__name__, key))
         if hit is None:
             hit = make(spec, *args, **kwargs)
-            if mine is not None:
-                mine[key] = hit
+            if mine is not None and key is not None:  # an unhashable argument (sizes as a dict): a fresh one
+                mine[(make.__name__, key)] = hit
         return hit
     return get
 

@@ -19,6 +19,22 @@ def test_a_strategy_is_made_once_per_set_of_arguments():
     spec = REGISTRY["affine"]
     assert S.cases(spec, "float64") is S.cases(spec, "float64") and S.layout_for(spec) is S.layout_for(spec)
     assert S.cases(spec, "float64") is not S.cases(spec, "float32")
+    assert S.cases(spec, dtype="float64") is not S.cases(spec, dtype="float32")
+
+
+def test_arguments_equal_but_not_the_same_are_not_one_call():
+    # -0.0 == 0.0, but only a bound of -0.0 lets Hypothesis draw -0.0; (2.0, 3) == (2, 3), but only one
+    # is a shape; np.str_("float64") == "float64", but a Case's repr shows which
+    assert S.float_arrays("float64", (3,), Domain(-0.0, 1.0)) is not S.float_arrays("float64", (3,), Domain(0.0, 1.0))
+    assert S.float_arrays("float64", (2.0, 3), Domain()) is not S.float_arrays("float64", (2, 3), Domain())
+    spec = REGISTRY["affine"]
+    assert S.cases(spec, np.str_("float64")) is not S.cases(spec, "float64")
+
+    @settings(max_examples=5, database=None, derandomize=True)
+    @given(S.float_arrays("float64", (2, 3), Domain()))
+    def shaped(x):
+        assert x.shape == (2, 3)
+    shaped()
 
 
 def test_unhashable_arguments_get_a_fresh_strategy_that_draws():
@@ -36,11 +52,12 @@ def test_unhashable_arguments_get_a_fresh_strategy_that_draws():
     drawn()
 
 
-def _drawn(spec, dtype, n=12):
+def _drawn(spec, dtype, n=12, kink=False):
     got = []
+    strategy = S.kink_cases(spec, spec.conventions[0], dtype) if kink else S.cases(spec, dtype)
 
     @settings(max_examples=n, database=None, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
-    @given(S.cases(spec, dtype))
+    @given(strategy)
     def run(case):
         got.append(case)
     run()
@@ -49,11 +66,12 @@ def _drawn(spec, dtype, n=12):
 
 def test_reused_strategies_draw_what_fresh_ones_draw(monkeypatch):
     names = ["affine", "conv2d", "embedding", "maxpool2d", "lstm"]
-    reused = {(n, d): _drawn(REGISTRY[n], d) for n in names for d in ("float64", "float32")}
-    for name in ("float_arrays", "int_arrays", "layout_for"):  # a fresh object at every call, as before
+    keys = [(n, d, False) for n in names for d in ("float64", "float32")] + [("relu", "float32", True), ("maxpool2d", "float64", True)]
+    reused = {(n, d, k): _drawn(REGISTRY[n], d, kink=k) for n, d, k in keys}
+    for name in ("float_arrays", "int_arrays", "layout_for", "cases", "kink_cases"):  # a fresh object at every call
         monkeypatch.setattr(S, name, getattr(S, name).__wrapped__)
     for key, cases in reused.items():
-        fresh = _drawn(REGISTRY[key[0]], key[1])
+        fresh = _drawn(REGISTRY[key[0]], key[1], kink=key[2])
         assert len(fresh) == len(cases) and all(_same(a, b) for a, b in zip(fresh, cases)), key
 
 
@@ -76,9 +94,12 @@ def test_a_specs_strategies_do_not_keep_it_alive():
 
 def test_a_copy_of_a_spec_draws_from_its_own_strategies():
     import copy
+    import pickle
 
     spec = REGISTRY["affine"]
     mine = S.cases(spec, "float64")
     shallow, deep = copy.copy(spec), copy.deepcopy(spec)
     assert S.cases(shallow, "float64") is not mine and S.cases(deep, "float64") is not mine
     assert S.cases(spec, "float64") is mine
+    assert copy.deepcopy(vars(spec)["_strategies"]) == {}  # strategies do not travel with a copy or a pickle
+    assert pickle.loads(pickle.dumps(vars(spec)["_strategies"])) == {}
