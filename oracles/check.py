@@ -27,6 +27,7 @@ from .judge import ExampleRun, Outcome, Tally, check_error, decide, judge_exampl
 from .looks import second_looks
 from .names import DIRECTIONAL, FRAMEWORKS, ORACLES, Stage, oracle_stages
 from .options import OPTIONS
+from .protocol import spurious_blas_flags
 from .reference_run import hygiene, run_reference
 from .result import CheckResult, OracleMismatch, OracleNotRun
 from .spec import Convention, LayerSpec
@@ -232,7 +233,7 @@ def _metered_drive(spec, dtype, oracles, tally: Tally, strategy, max_examples, c
     why). Out of time (the hang guard): CheckTimeout, unless a failure was already found (then only its
     shrinking was cut short: the verdict stands)."""
     try:
-        with work.metered(spec, meter):
+        with work.metered(spec, meter), spurious_blas_flags():
             return _drive(spec, dtype, oracles, tally, strategy, max_examples, convention, runners, meter)
     except work.Stop as stop:
         if stop.kind == "time" and not tally.failures:

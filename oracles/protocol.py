@@ -18,12 +18,29 @@ Every value handed on is a copy: a layer that writes into its buffers later cann
 from __future__ import annotations
 
 import inspect
+import warnings
 from collections.abc import Callable
+from contextlib import contextmanager
 
 import numpy as np
 
 from .names import Stage
 from .spec import LayerSpec
+
+
+@contextmanager
+def spurious_blas_flags():
+    """Inside a check, NumPy's "invalid value encountered in dot" (matmul, ...) is not taken as the layer's.
+
+    BLAS kernels now and then leave the invalid-operation flag set on finite data (numpy/numpy#24067,
+    OpenMathLib/OpenBLAS#1924), and NumPy reports the flag as that warning; under a warnings-as-errors
+    filter (this project's pytest configuration) a correct layer's forward then raised: seen once in 40
+    soak seeds of the gate (affine float32, x (3, 5) and W (5, 1), all finite; the same seed green on
+    rerun). The values are compared anyway: a product that really made a NaN or an infinity still fails."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"invalid value encountered in (dot|matmul|vecdot|matvec|vecmat|inner)$",
+                                category=RuntimeWarning)
+        yield
 
 
 def copy(v):
