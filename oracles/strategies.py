@@ -94,14 +94,18 @@ def _reused(make):
 
     @functools.wraps(make)
     def get(*args):
-        key = _key(args)
-        hit = None if key is None else made.get(key)
-        if hit is None:
-            hit = make(*args)
-            if key is not None:
-                made[key] = hit
-        return hit
+        return _cached(made, _key(args), lambda: make(*args))
     return get
+
+
+def _cached(store: dict | None, key, make):
+    """store[key], made and kept the first time; made afresh where there is no store or no key."""
+    hit = None if store is None or key is None else store.get(key)
+    if hit is None:
+        hit = make()
+        if store is not None and key is not None:
+            store[key] = hit
+    return hit
 
 
 def _key(args: tuple, kwargs: dict | None = None):
@@ -147,13 +151,8 @@ def _per_spec(make):
     """_reused for a spec's own strategies, held as long as the spec is."""
     @functools.wraps(make)
     def get(spec, *args, **kwargs):
-        mine, key = _own_strategies(spec), _key(args, kwargs)
-        hit = None if mine is None or key is None else mine.get((make.__name__, key))
-        if hit is None:
-            hit = make(spec, *args, **kwargs)
-            if mine is not None and key is not None:  # an unhashable argument (sizes as a dict): a fresh one
-                mine[(make.__name__, key)] = hit
-        return hit
+        key = _key((make.__name__, *args), kwargs)
+        return _cached(_own_strategies(spec), key, lambda: make(spec, *args, **kwargs))
     return get
 
 
