@@ -130,11 +130,8 @@ class _Strategies(dict):
         super().__init__()
         self.owner = weakref.ref(owner)
 
-    def __reduce__(self):
+    def __reduce__(self):  # a pickle and a deep copy alike: an empty dict
         return dict, ()
-
-    def __deepcopy__(self, memo):
-        return {}
 
 
 def _own_strategies(spec) -> dict | None:
